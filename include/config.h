@@ -1,0 +1,73 @@
+/*
+ * config.h: every option of gan_train, its default, its valid range and its
+ * help text, in one table (config.c) that drives parsing, validation, --help
+ * and the hyperparameter attributes written to the HDF5 files.
+ */
+#ifndef GAN_CONFIG_H
+#define GAN_CONFIG_H
+
+#include "common.h"
+
+#define GAN_VERSION "0.1.0"
+
+#define PATH_LEN 4096
+
+typedef struct {
+    /* model */
+    int noise_dim;            /* Z: length of the generator's input noise */
+    int g_hidden;             /* generator hidden width */
+    int d_hidden;             /* discriminator hidden width */
+    double leaky_alpha;       /* LeakyReLU negative slope */
+    double dropout;           /* generator dropout rate (training only) */
+    /* loss */
+    double label_smoothing;   /* s: one-sided smoothing of the real label */
+    char smoothing_style[16]; /* "target": D's real target is 1-s; "scale": the
+                                 tutorial's quirk, D-real and G losses times 1-s */
+    /* Adam */
+    double lr, beta1, beta2, epsilon;
+    /* run */
+    int batch_size;           /* per rank */
+    int steps;
+    long long seed;
+    int digit;                /* label to train on */
+    char data[PATH_LEN];      /* images IDX file */
+    char labels[PATH_LEN];    /* labels IDX file; "" = derived from data */
+    char out[PATH_LEN];       /* output directory */
+    char preset[16];
+    /* outputs */
+    int sample_every, log_every, checkpoint_every, n_samples;
+} gan_config;
+
+/* Facts of a run beside its options, recorded in every HDF5 file it writes. */
+typedef struct {
+    const gan_config *cfg;
+    int world_size;        /* MPI ranks */
+    long long global_batch; /* batch_size x world_size */
+    const char *data_path, *labels_path;
+    int n_images;          /* images of the selected digit */
+    int image_rows, image_cols;
+} run_facts;
+
+/* Fill cfg with the defaults (the classic tutorial model, batch 64). */
+void config_defaults(gan_config *cfg);
+
+/* What config_parse decided. */
+enum { CONFIG_RUN = 0, CONFIG_EXIT_OK = 1, CONFIG_ERROR = -1 };
+
+/*
+ * Parse argv into cfg (which config_parse first fills with defaults).
+ * Returns CONFIG_RUN, CONFIG_EXIT_OK after --help/--version (text in *info,
+ * a static buffer), or CONFIG_ERROR with a message naming the flag in err.
+ * Prints nothing: the caller prints once, from rank 0.
+ */
+int config_parse(gan_config *cfg, int argc, char **argv, const char **info, err_buf *err);
+
+/* Visit every option as (attribute name, int64 / double / string value). */
+typedef struct {
+    void (*on_int)(void *ctx, const char *name, long long v);
+    void (*on_double)(void *ctx, const char *name, double v);
+    void (*on_string)(void *ctx, const char *name, const char *v);
+} config_visitor;
+void config_visit(const gan_config *cfg, const config_visitor *vis, void *ctx);
+
+#endif

@@ -1,0 +1,87 @@
+/*
+ * gan.h: the GAN's training step on one rank's batch, without any MPI.
+ *
+ * Letters used in shape comments: B = rows per step (the per-rank batch),
+ * Z = noise length, Hg / Hd = hidden widths of G / D, X = pixels per image.
+ *
+ *   G: z (B,Z) -> dense -> LeakyReLU -> dropout -> dense -> tanh -> (B,X)
+ *   D: x (B,X) -> dense -> LeakyReLU -> dense -> logit (B)
+ *
+ * One iteration, as train.c drives it:
+ *   gan_generator_forward      sample z and dropout, G's forward (kept for the G step)
+ *   gan_discriminator_backward D's forward on [real; fake] and its gradients
+ *   (allreduce D's grads, Adam step on D)
+ *   gan_generator_backward     D's forward on fake with the UPDATED D, gradients into G
+ *   (allreduce G's grads, Adam step on G)
+ * Gradients are batch means; averaging them over ranks gives the global mean.
+ */
+#ifndef GAN_GAN_H
+#define GAN_GAN_H
+
+#include "mlp.h"
+#include "rng.h"
+
+typedef struct {
+    int noise_dim, g_hidden, d_hidden, image_size; /* Z, Hg, Hd, X */
+    float leaky_alpha;
+    float dropout;       /* generator dropout rate in training; 0 = none */
+    float smoothing;     /* one-sided label smoothing s */
+    int smooth_by_scale; /* 0: D's real target is 1-s; 1: D-real and G losses x (1-s) */
+    adam_config adam;
+} gan_hparams;
+
+typedef struct {
+    gan_hparams hp;
+    int B;
+    mlp g, d;
+    /* Activations, allocated once for B rows. */
+    float *z;        /* (B, Z)    noise */
+    float *g_pre1;   /* (B, Hg)   G dense1 output, before LeakyReLU */
+    float *g_act1;   /* (B, Hg)   after LeakyReLU and dropout: G dense2's input */
+    float *g_mask;   /* (B, Hg)   dropout mask: 0 or 1/(1-p) */
+    float *d_in;     /* (2B, X)   D's input: rows [0,B) real images, [B,2B) G's output */
+    float *d_pre1;   /* (2B, Hd)  D dense1 output, before LeakyReLU */
+    float *d_act1;   /* (2B, Hd) */
+    float *d_logit;  /* (2B) */
+    float *d_dlogit; /* (2B)      dLoss/dlogit */
+    float *d_dh;     /* (2B, Hd)  gradient scratch inside D */
+    float *g_dout;   /* (B, X)    dLoss/dG(z) */
+    float *g_dh;     /* (B, Hg)   gradient scratch inside G */
+} gan;
+
+/* Per-step losses and mean discriminator outputs, on this rank's batch. */
+typedef struct {
+    double d_loss, g_loss;
+    double d_real; /* mean D(x) = sigmoid(logit) on real images */
+    double d_fake; /* mean D(G(z)) before D's update */
+} gan_stats;
+
+/* Allocate both networks (zeroed; see gan_init_weights) and all activations. */
+void gan_init(gan *m, const gan_hparams *hp, int B);
+void gan_free(gan *m);
+
+/* Glorot-uniform kernels, zero biases: G first, then D, from one stream. */
+void gan_init_weights(gan *m, rng_t *rng);
+
+/* The B real-image rows of D's input, (B, X), for the caller to fill in [-1, 1]. */
+static inline float *gan_real_rows(gan *m) { return m->d_in; }
+/* G's output rows, (B, X), in [-1, 1], valid after gan_generator_forward. */
+static inline float *gan_fake_rows(gan *m) { return m->d_in + (size_t)m->B * m->hp.image_size; }
+
+/* Draw z ~ U(-1,1) and the dropout mask from rng, and run G forward. */
+void gan_generator_forward(gan *m, rng_t *rng);
+
+/* D step: D's forward on [real; fake], its loss, and D's gradients added
+ * into m->d.grads (zero them first). Fills st->d_loss, d_real, d_fake. */
+void gan_discriminator_backward(gan *m, gan_stats *st);
+
+/* G step: D's forward on the fake rows (run it after D's update), G's
+ * non-saturating loss, and G's gradients added into m->g.grads. D's parameter
+ * gradients are not computed. Fills st->g_loss. */
+void gan_generator_backward(gan *m, gan_stats *st);
+
+/* Inference (no dropout): images (n, X) in [-1, 1] from z (n, Z); hidden is (n, Hg) scratch. */
+void generator_infer(const mlp *g, float leaky_alpha, const float *z, int n, float *hidden,
+                     float *images);
+
+#endif

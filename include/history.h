@@ -1,0 +1,51 @@
+/*
+ * history.h: DIR/history.h5, the run's metrics and sample grids, appended as
+ * training runs. Written by rank 0 in HDF5's single-writer/multiple-reader
+ * (SWMR) mode: every dataset is created up front, chunked and extendible, and
+ * each append is flushed, so h5py can read the file while training runs:
+ *
+ *   /metrics/{step (int64), d_loss, g_loss, d_real, d_fake, samples_per_sec, elapsed_s}  (N)
+ *   /samples/noise  (S, Z)  float32: the fixed noise batch behind every grid
+ *   /samples/images (K, S, rows, cols) float32 in [0, 1]
+ *   /samples/step   (K) int64
+ *   root attributes: every option and run fact (as in the checkpoint)
+ */
+#ifndef GAN_HISTORY_H
+#define GAN_HISTORY_H
+
+#include <hdf5.h>
+
+#include "common.h"
+#include "config.h"
+
+enum { HISTORY_N_METRICS = 6 };
+
+typedef struct {
+    long long step;
+    double values[HISTORY_N_METRICS]; /* d_loss, g_loss, d_real, d_fake, samples_per_sec, elapsed_s */
+} history_row;
+
+typedef struct {
+    hid_t file;
+    hid_t step_set, metric_sets[HISTORY_N_METRICS];
+    hid_t images_set, image_steps_set;
+    hsize_t n_rows, n_grids;
+    int n_samples, rows, cols;
+    char path[PATH_LEN + 32];
+} history;
+
+/* Create (truncating) DIR/history.h5 with every dataset, write the fixed noise
+ * (S, Z), and switch to SWMR writing. Returns 0 or -1 with a message. */
+int history_create(history *h, const char *dir, const float *noise, int n_samples, int noise_dim,
+                   const run_facts *run, err_buf *err);
+
+/* Append one /metrics row and flush. */
+int history_append_metrics(history *h, const history_row *row, err_buf *err);
+
+/* Append one sample grid, images (S, rows*cols) in [0, 1], and flush. */
+int history_append_samples(history *h, long long step, const float *images, err_buf *err);
+
+/* Close the file; safe on a history that failed to open. */
+int history_close(history *h, err_buf *err);
+
+#endif

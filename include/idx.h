@@ -1,0 +1,35 @@
+/*
+ * idx.h: the MNIST IDX file format, raw or gzip-compressed.
+ *
+ * Images: big-endian u32 magic 0x00000803, u32 count, u32 rows, u32 cols, then
+ * count*rows*cols bytes. Labels: magic 0x00000801, u32 count, count bytes.
+ */
+#ifndef GAN_IDX_H
+#define GAN_IDX_H
+
+#include <stdint.h>
+
+#include "common.h"
+
+typedef struct {
+    uint8_t *pixels; /* (n, rows*cols), owned */
+    int n, rows, cols;
+    int total;       /* images in the file before selecting one label */
+} idx_images;
+
+/*
+ * Read an images file and its labels file, check that both are well-formed
+ * and agree on the count, and keep only the images whose label is `digit`.
+ * On success returns 0 and fills *out (free it with idx_free). On error
+ * returns -1 with a message naming the file and what was wrong; *out is empty.
+ */
+int idx_load_digit(const char *images_path, const char *labels_path, int digit, idx_images *out,
+                   err_buf *err);
+
+/* The labels path that belongs to an images path: "images-idx3" -> "labels-idx1".
+ * Returns -1 if the name does not contain "images-idx3". */
+int idx_labels_path(const char *images_path, char *out, size_t len);
+
+void idx_free(idx_images *img);
+
+#endif

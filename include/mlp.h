@@ -1,0 +1,46 @@
+/*
+ * mlp.h: a two-layer perceptron (in -> hidden -> out) with its Adam state.
+ *
+ * Both networks of the GAN have this shape: G is Z -> H -> X, D is X -> H -> 1.
+ * Parameters, gradients and Adam's two moments each live in ONE contiguous
+ * slab of n_params floats, in the order
+ *     w1 (in, hidden) | b1 (hidden) | w2 (hidden, out) | b2 (out)
+ * so a whole network's gradients move in one MPI_Allreduce and Adam is one loop.
+ */
+#ifndef GAN_MLP_H
+#define GAN_MLP_H
+
+#include <stddef.h>
+
+#include "rng.h"
+
+typedef struct {
+    int in, hidden, out;
+    size_t n_params;
+    float *params, *grads, *m, *v; /* (n_params) each, owned */
+    float *w1, *b1, *w2, *b2;      /* views into params */
+    float *dw1, *db1, *dw2, *db2;  /* the same views into grads */
+    long long adam_t;              /* Adam steps taken (bias correction) */
+} mlp;
+
+typedef struct {
+    float lr, beta1, beta2, epsilon;
+} adam_config;
+
+/* Allocate a zeroed network; aborts the job if memory runs out. */
+void mlp_init(mlp *net, int in, int hidden, int out);
+void mlp_free(mlp *net);
+
+/* Glorot-uniform kernels (U(±sqrt(6/(fan_in+fan_out)))), zero biases. */
+void mlp_init_glorot(mlp *net, rng_t *rng);
+
+void mlp_zero_grads(mlp *net);
+
+/*
+ * One Adam step over the whole slab (Kingma & Ba; PyTorch's form):
+ *   m = b1·m + (1-b1)·g;  v = b2·v + (1-b2)·g²;  t += 1
+ *   p -= lr/(1-b1^t) · m / (sqrt(v)/sqrt(1-b2^t) + eps)
+ */
+void mlp_adam_step(mlp *net, const adam_config *cfg);
+
+#endif

@@ -1,0 +1,68 @@
+/*
+ * train.h: data-parallel training over MPI ranks.
+ *
+ * Every rank holds identical copies of both networks. Each rank keeps only its
+ * shard of the images (a seeded permutation of the whole set, split into
+ * contiguous blocks by rank) and draws minibatches from it, reshuffling at
+ * each epoch. A step is exactly two collectives: one in-place MPI_Allreduce of
+ * D's gradient slab before D's Adam step, one of G's before G's. Every rank
+ * runs the same number of steps whatever its shard size, so nothing deadlocks.
+ */
+#ifndef GAN_TRAIN_H
+#define GAN_TRAIN_H
+
+#include <mpi.h>
+#include <stdint.h>
+
+#include "gan.h"
+
+typedef struct {
+    uint8_t *pixels;  /* (n, X) this rank's images, owned */
+    int n, X;
+    int *order;       /* (n) the current epoch's order, owned */
+    int cursor;       /* next position in order */
+    long long epoch;
+    rng_t rng;        /* epoch shuffles */
+} data_shard;
+
+/*
+ * Take rank's block of a seeded permutation of all n_total images (n_total >=
+ * world, checked by the caller). `all` is (n_total, X) and is copied.
+ */
+void shard_init(data_shard *s, const uint8_t *all, int n_total, int X, uint64_t seed, int rank,
+                int world);
+void shard_free(data_shard *s);
+
+/* The next B images as rows (B, X) scaled to [-1, 1]; wraps into new epochs. */
+void shard_next_batch(data_shard *s, float *rows, int B);
+
+typedef struct {
+    gan model;
+    data_shard shard;
+    rng_t rng;           /* this rank's noise and dropout stream */
+    MPI_Comm comm;
+    int rank, world;
+    long long step;      /* iterations completed */
+    gan_stats sum;       /* summed per-step stats since the last trainer_take_stats */
+    long long sum_steps;
+} trainer;
+
+/*
+ * Set up a trainer: both networks, initialised on rank 0 (Glorot, from
+ * `seed`) and broadcast to all ranks, and this rank's data shard.
+ */
+void trainer_init(trainer *t, const gan_hparams *hp, int batch, const uint8_t *all_images,
+                  int n_images, uint64_t seed, MPI_Comm comm);
+void trainer_free(trainer *t);
+
+/* One iteration: D step then G step, each with one gradient allreduce. */
+void trainer_step(trainer *t);
+
+/* Average the stats accumulated since the last call over steps and ranks
+ * (one MPI_Allreduce, collective) and reset the sums. */
+gan_stats trainer_take_stats(trainer *t);
+
+/* In-place sum over ranks followed by scaling by 1/world. */
+void allreduce_mean(float *buf, size_t n, MPI_Comm comm, int world);
+
+#endif

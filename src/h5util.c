@@ -1,0 +1,113 @@
+/* h5util.c: HDF5 helpers (see h5util.h). */
+#include "h5util.h"
+
+#include <stdio.h>
+#include <string.h>
+
+void h5_quiet(void)
+{
+    H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+}
+
+/* Walk the stack inward; keep the last (innermost) description. */
+static herr_t keep_innermost(unsigned n, const H5E_error2_t *e, void *ctx)
+{
+    (void)n;
+    if (e->desc && e->desc[0]) snprintf(ctx, ERR_LEN / 2, "%s", e->desc);
+    return 0;
+}
+
+int h5_fail(err_buf *err, const char *path, const char *what)
+{
+    char detail[ERR_LEN / 2] = "";
+    H5Ewalk2(H5E_DEFAULT, H5E_WALK_UPWARD, keep_innermost, detail);
+    H5Eclear2(H5E_DEFAULT);
+    if (detail[0]) return err_set(err, "%s: %s: %s", path, what, detail);
+    return err_set(err, "%s: %s failed", path, what);
+}
+
+int h5_write_floats(hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data)
+{
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
+    if (lcpl < 0) return -1;
+    H5Pset_create_intermediate_group(lcpl, 1);
+    int rc = -1;
+    hid_t space = H5Screate_simple(rank, dims, NULL);
+    hid_t set = space < 0 ? -1 : H5Dcreate2(loc, name, H5T_IEEE_F32LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    if (set >= 0 && H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0) rc = 0;
+    if (set >= 0) H5Dclose(set);
+    if (space >= 0) H5Sclose(space);
+    H5Pclose(lcpl);
+    return rc;
+}
+
+static int write_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *v)
+{
+    hid_t space = H5Screate(H5S_SCALAR);
+    hid_t attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
+    int rc = attr >= 0 && H5Awrite(attr, mem_type, v) >= 0 ? 0 : -1;
+    if (attr >= 0) H5Aclose(attr);
+    H5Sclose(space);
+    return rc;
+}
+
+int h5_attr_int(hid_t obj, const char *name, long long v)
+{
+    return write_attr(obj, name, H5T_STD_I64LE, H5T_NATIVE_LLONG, &v);
+}
+
+int h5_attr_double(hid_t obj, const char *name, double v)
+{
+    return write_attr(obj, name, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, &v);
+}
+
+int h5_attr_string(hid_t obj, const char *name, const char *v)
+{
+    /* Variable-length UTF-8: h5py reads it as a Python str. */
+    hid_t type = H5Tcopy(H5T_C_S1);
+    H5Tset_size(type, H5T_VARIABLE);
+    H5Tset_cset(type, H5T_CSET_UTF8);
+    int rc = write_attr(obj, name, type, type, &v);
+    H5Tclose(type);
+    return rc;
+}
+
+typedef struct {
+    hid_t file;
+    int rc;
+} attr_ctx;
+
+static void on_int(void *c, const char *name, long long v)
+{
+    attr_ctx *a = c;
+    a->rc |= h5_attr_int(a->file, name, v);
+}
+static void on_double(void *c, const char *name, double v)
+{
+    attr_ctx *a = c;
+    a->rc |= h5_attr_double(a->file, name, v);
+}
+static void on_string(void *c, const char *name, const char *v)
+{
+    attr_ctx *a = c;
+    a->rc |= h5_attr_string(a->file, name, v);
+}
+
+int h5_write_run_attrs(hid_t file, const run_facts *run)
+{
+    attr_ctx a = {file, 0};
+    const config_visitor vis = {on_int, on_double, on_string};
+    config_visit(run->cfg, &vis, &a);
+    /* The path actually used: --data / --labels after defaults are resolved. */
+    H5Adelete(file, "data");
+    H5Adelete(file, "labels");
+    a.rc |= h5_attr_string(file, "data", run->data_path);
+    a.rc |= h5_attr_string(file, "labels", run->labels_path);
+    a.rc |= h5_attr_int(file, "world_size", run->world_size);
+    a.rc |= h5_attr_int(file, "global_batch", run->global_batch);
+    a.rc |= h5_attr_int(file, "n_images", run->n_images);
+    a.rc |= h5_attr_int(file, "image_rows", run->image_rows);
+    a.rc |= h5_attr_int(file, "image_cols", run->image_cols);
+    a.rc |= h5_attr_string(file, "gan_train_version", GAN_VERSION);
+    return a.rc ? -1 : 0;
+}

@@ -1,0 +1,33 @@
+/*
+ * h5util.h: small helpers shared by the checkpoint and history writers.
+ * HDF5's own error printing is switched off (h5_quiet); a failed call is
+ * turned into one message that names the file, the object and, when HDF5
+ * knows it, the operating system's reason (e.g. "No space left on device").
+ */
+#ifndef GAN_H5UTIL_H
+#define GAN_H5UTIL_H
+
+#include <hdf5.h>
+#include <hdf5_hl.h>
+
+#include "common.h"
+#include "config.h"
+
+/* Stop HDF5 from printing its error stack; we report errors ourselves. */
+void h5_quiet(void);
+
+/* Fill err with "PATH: WHAT: <innermost HDF5 error>" and return -1. */
+int h5_fail(err_buf *err, const char *path, const char *what);
+
+/* Create a float32 dataset of rank `rank` and write `data` into it. */
+int h5_write_floats(hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data);
+
+/* Scalar attributes on an object. Return 0 or a negative HDF5 code. */
+int h5_attr_int(hid_t obj, const char *name, long long v);
+int h5_attr_double(hid_t obj, const char *name, double v);
+int h5_attr_string(hid_t obj, const char *name, const char *v);
+
+/* Every option and run fact as root attributes. */
+int h5_write_run_attrs(hid_t file, const run_facts *run);
+
+#endif

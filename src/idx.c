@@ -1,0 +1,180 @@
+/*
+ * idx.c: a validating reader for MNIST IDX files (see idx.h).
+ *
+ * zlib's gzread reads gzip and plain files alike, so one code path serves
+ * both. Every header field is checked before anything is allocated from it,
+ * and a file must end exactly where its header says.
+ */
+#include "idx.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <zlib.h>
+
+enum { IDX_MAGIC_LABELS = 0x00000801, IDX_MAGIC_IMAGES = 0x00000803 };
+#define IDX_MAX_PIXELS (1u << 30) /* 1 GiB of pixels is far beyond any IDX dataset */
+
+static uint32_t be32(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* Read exactly len bytes; returns 0, or -1 with a message about `what`. */
+static int read_exact(gzFile f, const char *path, void *buf, size_t len, const char *what,
+                      err_buf *err)
+{
+    size_t done = 0;
+    while (done < len) {
+        unsigned chunk = len - done > (1u << 30) ? (1u << 30) : (unsigned)(len - done);
+        int got = gzread(f, (char *)buf + done, chunk);
+        if (got < 0) {
+            int code;
+            const char *msg = gzerror(f, &code);
+            return err_set(err, "%s: corrupt %s (%s)", path, what, msg);
+        }
+        if (got == 0)
+            return err_set(err, "%s: truncated: %s is %zu bytes short", path, what, len - done);
+        done += (size_t)got;
+    }
+    return 0;
+}
+
+/* After the payload there must be nothing left (a longer file is not an IDX file). */
+static int expect_eof(gzFile f, const char *path, err_buf *err)
+{
+    char extra;
+    int got = gzread(f, &extra, 1);
+    if (got < 0) {
+        int code;
+        return err_set(err, "%s: corrupt data (%s)", path, gzerror(f, &code));
+    }
+    if (got > 0) return err_set(err, "%s: unexpected bytes after the data its header describes", path);
+    return 0;
+}
+
+static gzFile open_idx(const char *path, err_buf *err)
+{
+    errno = 0;
+    gzFile f = gzopen(path, "rb");
+    if (!f) err_set(err, "%s: cannot open: %s", path, errno ? strerror(errno) : "out of memory");
+    return f;
+}
+
+/* Read the whole labels file into *labels (malloc'd), its count into *count. */
+static int read_labels(const char *path, uint8_t **labels, uint32_t *count, err_buf *err)
+{
+    unsigned char h[8];
+    gzFile f = open_idx(path, err);
+    if (!f) return -1;
+    int rc = -1;
+    *labels = NULL;
+    if (read_exact(f, path, h, sizeof h, "labels header", err)) goto done;
+    if (be32(h) != IDX_MAGIC_LABELS) {
+        err_set(err, "%s: not an IDX labels file (magic 0x%08x, expected 0x%08x)", path, be32(h),
+                IDX_MAGIC_LABELS);
+        goto done;
+    }
+    *count = be32(h + 4);
+    if (*count == 0 || *count > IDX_MAX_PIXELS) {
+        err_set(err, "%s: implausible label count %u", path, *count);
+        goto done;
+    }
+    *labels = malloc(*count);
+    if (!*labels) {
+        err_set(err, "%s: out of memory for %u labels", path, *count);
+        goto done;
+    }
+    if (read_exact(f, path, *labels, *count, "label data", err) || expect_eof(f, path, err)) goto done;
+    rc = 0;
+done:
+    gzclose(f);
+    if (rc) {
+        free(*labels);
+        *labels = NULL;
+    }
+    return rc;
+}
+
+int idx_load_digit(const char *images_path, const char *labels_path, int digit, idx_images *out,
+                   err_buf *err)
+{
+    memset(out, 0, sizeof *out);
+    uint8_t *labels = NULL, *row = NULL;
+    uint32_t n_labels = 0;
+    if (read_labels(labels_path, &labels, &n_labels, err)) return -1;
+
+    int rc = -1;
+    unsigned char h[16];
+    gzFile f = open_idx(images_path, err);
+    if (!f) goto done;
+    if (read_exact(f, images_path, h, sizeof h, "images header", err)) goto done;
+    uint32_t magic = be32(h), n = be32(h + 4), rows = be32(h + 8), cols = be32(h + 12);
+    if (magic != IDX_MAGIC_IMAGES) {
+        err_set(err, "%s: not an IDX images file (magic 0x%08x, expected 0x%08x for u8 images of rank 3)",
+                images_path, magic, IDX_MAGIC_IMAGES);
+        goto done;
+    }
+    if (rows == 0 || cols == 0 || rows > 4096 || cols > 4096) {
+        err_set(err, "%s: implausible image size %ux%u", images_path, rows, cols);
+        goto done;
+    }
+    if (n == 0 || (uint64_t)n * rows * cols > IDX_MAX_PIXELS) {
+        err_set(err, "%s: implausible image count %u of %ux%u", images_path, n, rows, cols);
+        goto done;
+    }
+    if (n != n_labels) {
+        err_set(err, "%s has %u images but %s has %u labels; they must match", images_path, n,
+                labels_path, n_labels);
+        goto done;
+    }
+    size_t pixels = (size_t)rows * cols, selected = 0;
+    for (uint32_t i = 0; i < n; i++) selected += labels[i] == digit;
+    if (selected == 0) {
+        err_set(err, "%s: no image has label %d (the labels in %s)", images_path, digit, labels_path);
+        goto done;
+    }
+    out->pixels = malloc(selected * pixels);
+    row = malloc(pixels);
+    if (!out->pixels || !row) {
+        err_set(err, "%s: out of memory for %zu images", images_path, selected);
+        goto done;
+    }
+    /* Stream the file one image at a time, keeping only the selected label. */
+    size_t k = 0;
+    for (uint32_t i = 0; i < n; i++) {
+        if (read_exact(f, images_path, row, pixels, "image data", err)) goto done;
+        if (labels[i] == digit) memcpy(out->pixels + pixels * k++, row, pixels);
+    }
+    if (expect_eof(f, images_path, err)) goto done;
+    out->n = (int)selected;
+    out->rows = (int)rows;
+    out->cols = (int)cols;
+    out->total = (int)n;
+    rc = 0;
+done:
+    if (f) gzclose(f);
+    free(labels);
+    free(row);
+    if (rc) idx_free(out);
+    return rc;
+}
+
+int idx_labels_path(const char *images_path, char *out, size_t len)
+{
+    const char *base = strrchr(images_path, '/');
+    base = base ? base + 1 : images_path;
+    const char *at = strstr(base, "images-idx3");
+    if (!at || strlen(images_path) >= len) return -1;
+    size_t prefix = (size_t)(at - images_path);
+    memcpy(out, images_path, prefix);
+    memcpy(out + prefix, "labels-idx1", 11);
+    strcpy(out + prefix + 11, at + 11);
+    return 0;
+}
+
+void idx_free(idx_images *img)
+{
+    free(img->pixels);
+    memset(img, 0, sizeof *img);
+}

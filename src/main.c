@@ -1,0 +1,275 @@
+/*
+ * main.c: gan_train's command-line program. Parse, load, set up, loop, write.
+ *
+ * All ranks parse the same argv and reach the same decisions; only rank 0
+ * prints and writes files. Whenever rank 0 does I/O that can fail, it
+ * broadcasts the outcome, so on an error every rank exits with the same
+ * status and none is left waiting in a collective.
+ */
+#include <cblas.h>
+#include <errno.h>
+#include <mpi.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "checkpoint.h"
+#include "common.h"
+#include "config.h"
+#include "h5util.h"
+#include "history.h"
+#include "idx.h"
+#include "train.h"
+
+static int rank0(void)
+{
+    int rank = 0;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    return rank == 0;
+}
+
+/* Print the message once (rank 0) and shut MPI down on every rank. */
+static int finish(int status, const err_buf *err)
+{
+    if (err && rank0()) fprintf(stderr, "gan_train: error: %s\n", err->msg);
+    fflush(stdout);
+    MPI_Finalize();
+    return status;
+}
+
+/* Rank 0's outcome of a fallible step, shared with every rank. */
+static int agree(int rc)
+{
+    MPI_CHECK(MPI_Bcast(&rc, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    return rc;
+}
+
+static long env_long(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? strtol(v, NULL, 10) : 0;
+}
+
+/*
+ * The "singleton" trap: a launcher started several tasks, but each one's MPI
+ * came up alone (e.g. `srun` without a working --mpi plugin). Each would train
+ * on its own and write the same files.
+ */
+static int check_not_singleton(int world, err_buf *err)
+{
+    if (world != 1) return 0;
+    long slurm_tasks = getenv("SLURM_STEP_ID") ? (getenv("SLURM_STEP_NUM_TASKS") ? env_long("SLURM_STEP_NUM_TASKS") : env_long("SLURM_NTASKS")) : 0;
+    long mpi_tasks = env_long("OMPI_COMM_WORLD_SIZE") > 1 ? env_long("OMPI_COMM_WORLD_SIZE") : env_long("PMI_SIZE");
+    long tasks = slurm_tasks > mpi_tasks ? slurm_tasks : mpi_tasks;
+    if (tasks > 1)
+        return err_set(err, "the launcher started %ld tasks but MPI reports a world of 1 rank: each "
+                            "would train alone. Launch with `srun --mpi=pmix` (see `srun --mpi=list`) "
+                            "or `mpirun`, using the MPI that gan_train was built with", tasks);
+    return 0;
+}
+
+/* mkdir -p */
+static int make_dirs(const char *path, err_buf *err)
+{
+    char buf[PATH_LEN];
+    snprintf(buf, sizeof buf, "%s", path);
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char saved = *p;
+            *p = '\0';
+            if (mkdir(buf, 0777) != 0 && errno != EEXIST)
+                return err_set(err, "cannot create output directory %s: %s", buf, strerror(errno));
+            *p = saved;
+            if (saved == '\0') break;
+        }
+    }
+    struct stat st;
+    if (stat(path, &st) != 0 || !S_ISDIR(st.st_mode))
+        return err_set(err, "--out %s: exists and is not a directory", path);
+    if (access(path, W_OK | X_OK) != 0)
+        return err_set(err, "--out %s: directory is not writable: %s", path, strerror(errno));
+    return 0;
+}
+
+/* --data's default is baked in at build time: the source tree, else the install. */
+static void resolve_default_data(gan_config *cfg, int data_given)
+{
+#ifdef GAN_INSTALLED_DATA
+    if (!data_given && access(cfg->data, R_OK) != 0 && access(GAN_INSTALLED_DATA, R_OK) == 0)
+        snprintf(cfg->data, sizeof cfg->data, "%s", GAN_INSTALLED_DATA);
+#else
+    (void)cfg, (void)data_given;
+#endif
+}
+
+/* Rank 0 reads and validates the dataset, then broadcasts the selected images. */
+static int load_images(gan_config *cfg, idx_images *img, err_buf *err)
+{
+    int rc = 0;
+    if (rank0()) {
+        if (!cfg->labels[0] && idx_labels_path(cfg->data, cfg->labels, sizeof cfg->labels) != 0)
+            rc = err_set(err, "--data %s: cannot derive the labels file (the name has no 'images-idx3'); "
+                              "give it with --labels", cfg->data);
+        if (rc == 0) rc = idx_load_digit(cfg->data, cfg->labels, cfg->digit, img, err);
+    }
+    if (agree(rc)) return -1;
+    int dims[4] = {img->n, img->rows, img->cols, img->total};
+    MPI_CHECK(MPI_Bcast(dims, 4, MPI_INT, 0, MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Bcast(cfg->labels, sizeof cfg->labels, MPI_CHAR, 0, MPI_COMM_WORLD));
+    if (!rank0()) {
+        img->n = dims[0], img->rows = dims[1], img->cols = dims[2], img->total = dims[3];
+        img->pixels = xmalloc((size_t)img->n * img->rows * img->cols);
+    }
+    size_t bytes = (size_t)img->n * img->rows * img->cols;
+    for (size_t off = 0; off < bytes; off += 1u << 30) { /* MPI counts are ints */
+        size_t chunk = bytes - off < (1u << 30) ? bytes - off : (1u << 30);
+        MPI_CHECK(MPI_Bcast(img->pixels + off, (int)chunk, MPI_BYTE, 0, MPI_COMM_WORLD));
+    }
+    return 0;
+}
+
+static void format_duration(char *buf, size_t len, double s)
+{
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, len, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else if (t >= 60) snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(buf, len, "%lds", t);
+}
+
+/* Rank 0: G on the fixed noise (no dropout), mapped to [0, 1], appended to history. */
+static int write_samples(history *h, const gan *m, const float *noise, int n, float *hidden,
+                         float *images, long long step, err_buf *err)
+{
+    generator_infer(&m->g, m->hp.leaky_alpha, noise, n, hidden, images);
+    for (size_t i = 0; i < (size_t)n * m->hp.image_size; i++) images[i] = 0.5f * (images[i] + 1.0f);
+    return history_append_samples(h, step, images, err);
+}
+
+int main(int argc, char **argv)
+{
+    MPI_Init(&argc, &argv);
+    MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
+    int rank, world;
+    MPI_CHECK(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
+    MPI_CHECK(MPI_Comm_size(MPI_COMM_WORLD, &world));
+
+    gan_config cfg;
+    err_buf err = {{0}};
+    const char *info = NULL;
+    int parsed = config_parse(&cfg, argc, argv, &info, &err);
+    if (parsed == CONFIG_EXIT_OK) {
+        if (rank == 0) fputs(info, stdout);
+        return finish(EXIT_OK, NULL);
+    }
+    if (parsed == CONFIG_ERROR) return finish(EXIT_USAGE, &err);
+    if (check_not_singleton(world, &err)) return finish(EXIT_USAGE, &err);
+    int data_given = 0;
+    for (int i = 1; i < argc; i++) data_given |= strncmp(argv[i], "--data", 6) == 0;
+    resolve_default_data(&cfg, data_given);
+
+    /* One BLAS thread per rank: ranks already fill the cores. */
+    if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
+    h5_quiet();
+
+    idx_images img = {0};
+    if (load_images(&cfg, &img, &err)) return finish(EXIT_RUNTIME, &err);
+    if (img.n < world) {
+        err_set(&err, "%s: only %d images have label %d, fewer than the %d ranks; each rank needs at least one",
+                cfg.data, img.n, cfg.digit, world);
+        idx_free(&img);
+        return finish(EXIT_RUNTIME, &err);
+    }
+
+    const gan_hparams hp = {
+        .noise_dim = cfg.noise_dim, .g_hidden = cfg.g_hidden, .d_hidden = cfg.d_hidden,
+        .image_size = img.rows * img.cols, .leaky_alpha = (float)cfg.leaky_alpha,
+        .dropout = (float)cfg.dropout, .smoothing = (float)cfg.label_smoothing,
+        .smooth_by_scale = strcmp(cfg.smoothing_style, "scale") == 0,
+        .adam = {(float)cfg.lr, (float)cfg.beta1, (float)cfg.beta2, (float)cfg.epsilon},
+    };
+    trainer t;
+    trainer_init(&t, &hp, cfg.batch_size, img.pixels, img.n, (uint64_t)cfg.seed, MPI_COMM_WORLD);
+    const run_facts run = {&cfg, world, (long long)cfg.batch_size * world, cfg.data, cfg.labels,
+                           img.n, img.rows, img.cols};
+    const int total_images = img.total;
+    idx_free(&img);
+
+    /* Rank 0's output state: directory, history file, fixed sample noise. */
+    history hist;
+    float *noise = NULL, *hidden = NULL, *images = NULL;
+    int rc = 0;
+    if (rank == 0) {
+        printf("gan_train %s: %d rank%s, OpenBLAS %s core, %d thread%s per rank\n", GAN_VERSION,
+               world, world > 1 ? "s" : "", openblas_get_corename(), openblas_get_num_threads(),
+               openblas_get_num_threads() > 1 ? "s" : "");
+        printf("data: %s: %d of %d images have label %d (%dx%d); %d-%d per rank\n", cfg.data, run.n_images,
+               total_images, cfg.digit, run.image_rows, run.image_cols, run.n_images / world,
+               (run.n_images + world - 1) / world);
+        printf("model: G %d-%d-%d (%zu params), D %d-%d-1 (%zu params); batch %d per rank, "
+               "global %lld; %d steps\n", hp.noise_dim, hp.g_hidden, hp.image_size, t.model.g.n_params,
+               hp.image_size, hp.d_hidden, t.model.d.n_params, cfg.batch_size, run.global_batch, cfg.steps);
+        noise = xmalloc(sizeof(float) * cfg.n_samples * hp.noise_dim);
+        hidden = xmalloc(sizeof(float) * cfg.n_samples * hp.g_hidden);
+        images = xmalloc(sizeof(float) * cfg.n_samples * hp.image_size);
+        rng_t r = rng_make((uint64_t)cfg.seed, RNG_STREAM_SAMPLES);
+        for (int i = 0; i < cfg.n_samples * hp.noise_dim; i++) noise[i] = 2.0f * rng_uniform(&r) - 1.0f;
+        rc = make_dirs(cfg.out, &err);
+        if (rc == 0) rc = history_create(&hist, cfg.out, noise, cfg.n_samples, hp.noise_dim, &run, &err);
+        if (rc == 0) printf("output: %s/checkpoint.h5, %s/history.h5\n", cfg.out, cfg.out);
+        fflush(stdout);
+    }
+    if (agree(rc)) {
+        trainer_free(&t);
+        return finish(EXIT_RUNTIME, &err);
+    }
+
+    double start = MPI_Wtime(), last_time = start;
+    long long last_step = 0;
+    while (t.step < cfg.steps && rc == 0) {
+        trainer_step(&t);
+        const long long step = t.step;
+        const int last = step == cfg.steps;
+        const int do_log = step % cfg.log_every == 0 || last;
+        const int do_samples = (cfg.sample_every > 0 && step % cfg.sample_every == 0) || last;
+        const int do_checkpoint = (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last;
+        if (!do_log && !do_samples && !do_checkpoint) continue;
+
+        gan_stats mean = {0};
+        if (do_log) mean = trainer_take_stats(&t);
+        if (rank == 0) {
+            double now = MPI_Wtime(), rate = (double)(step - last_step) * run.global_batch / (now - last_time);
+            if (do_log) {
+                char eta[32];
+                format_duration(eta, sizeof eta, (double)(cfg.steps - step) * (now - start) / (double)step);
+                printf("step %*lld/%d  d_loss %.4f  g_loss %.4f  D(x) %.3f  D(G(z)) %.3f  %.0f img/s  ETA %s\n",
+                       (int)snprintf(NULL, 0, "%d", cfg.steps), step, cfg.steps, mean.d_loss, mean.g_loss,
+                       mean.d_real, mean.d_fake, rate, eta);
+                fflush(stdout);
+                history_row row = {step, {mean.d_loss, mean.g_loss, mean.d_real, mean.d_fake, rate, now - start}};
+                rc = history_append_metrics(&hist, &row, &err);
+                last_time = now, last_step = step;
+            }
+            if (rc == 0 && do_samples)
+                rc = write_samples(&hist, &t.model, noise, cfg.n_samples, hidden, images, step, &err);
+            if (rc == 0 && do_checkpoint) rc = checkpoint_write(cfg.out, &t.model, step, &run, &err);
+        }
+        rc = agree(rc);
+    }
+
+    if (rank == 0) {
+        err_buf close_err;
+        if (history_close(&hist, &close_err) && rc == 0) rc = -1, err = close_err;
+        if (rc == 0) {
+            char wall[32];
+            format_duration(wall, sizeof wall, MPI_Wtime() - start);
+            printf("done: %d steps in %s; wrote %s/checkpoint.h5\n", cfg.steps, wall, cfg.out);
+        }
+    }
+    free(noise);
+    free(hidden);
+    free(images);
+    trainer_free(&t);
+    return finish(agree(rc) ? EXIT_RUNTIME : EXIT_OK, rc ? &err : NULL);
+}

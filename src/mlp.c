@@ -1,0 +1,71 @@
+/* mlp.c: the two-layer network's memory and its Adam update (see mlp.h). */
+#include "mlp.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+void mlp_init(mlp *net, int in, int hidden, int out)
+{
+    memset(net, 0, sizeof *net);
+    net->in = in;
+    net->hidden = hidden;
+    net->out = out;
+    net->n_params = (size_t)in * hidden + hidden + (size_t)hidden * out + out;
+    net->params = xcalloc(net->n_params, sizeof(float));
+    net->grads = xcalloc(net->n_params, sizeof(float));
+    net->m = xcalloc(net->n_params, sizeof(float));
+    net->v = xcalloc(net->n_params, sizeof(float));
+    /* Carve the layer views out of the slabs, in the documented order. */
+    size_t w1 = 0, b1 = w1 + (size_t)in * hidden, w2 = b1 + hidden, b2 = w2 + (size_t)hidden * out;
+    net->w1 = net->params + w1, net->dw1 = net->grads + w1;
+    net->b1 = net->params + b1, net->db1 = net->grads + b1;
+    net->w2 = net->params + w2, net->dw2 = net->grads + w2;
+    net->b2 = net->params + b2, net->db2 = net->grads + b2;
+}
+
+void mlp_free(mlp *net)
+{
+    free(net->params);
+    free(net->grads);
+    free(net->m);
+    free(net->v);
+    memset(net, 0, sizeof *net);
+}
+
+static void glorot_uniform(float *w, int fan_in, int fan_out, rng_t *rng)
+{
+    float limit = sqrtf(6.0f / (float)(fan_in + fan_out));
+    for (size_t i = 0; i < (size_t)fan_in * fan_out; i++) w[i] = (2.0f * rng_uniform(rng) - 1.0f) * limit;
+}
+
+void mlp_init_glorot(mlp *net, rng_t *rng)
+{
+    memset(net->params, 0, net->n_params * sizeof(float));
+    glorot_uniform(net->w1, net->in, net->hidden, rng);
+    glorot_uniform(net->w2, net->hidden, net->out, rng);
+}
+
+void mlp_zero_grads(mlp *net)
+{
+    memset(net->grads, 0, net->n_params * sizeof(float));
+}
+
+void mlp_adam_step(mlp *net, const adam_config *cfg)
+{
+    net->adam_t++;
+    /* Bias corrections in double: for large t, b^t in float loses the tail. */
+    const float step = (float)(cfg->lr / (1.0 - pow(cfg->beta1, (double)net->adam_t)));
+    const float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(cfg->beta2, (double)net->adam_t)));
+    const float b1 = cfg->beta1, b2 = cfg->beta2, eps = cfg->epsilon;
+    float *restrict p = net->params, *restrict m = net->m, *restrict v = net->v;
+    const float *restrict g = net->grads;
+    const size_t n = net->n_params;
+    for (size_t i = 0; i < n; i++) {
+        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
+        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        p[i] -= step * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
+    }
+}

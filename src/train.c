@@ -1,0 +1,122 @@
+/* train.c: sharding, minibatches and the distributed training step (see train.h). */
+#include "train.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "common.h"
+
+void shard_init(data_shard *s, const uint8_t *all, int n_total, int X, uint64_t seed, int rank,
+                int world)
+{
+    memset(s, 0, sizeof *s);
+    /* Every rank computes the same global permutation and keeps its block. */
+    int *perm = xmalloc(sizeof(int) * (size_t)n_total);
+    for (int i = 0; i < n_total; i++) perm[i] = i;
+    rng_t split = rng_make(seed, RNG_STREAM_SHARD);
+    rng_shuffle(&split, perm, n_total);
+    int begin = (int)((long long)n_total * rank / world), end = (int)((long long)n_total * (rank + 1) / world);
+    s->n = end - begin;
+    s->X = X;
+    s->pixels = xmalloc((size_t)s->n * X);
+    for (int i = 0; i < s->n; i++) memcpy(s->pixels + (size_t)i * X, all + (size_t)perm[begin + i] * X, (size_t)X);
+    free(perm);
+
+    s->order = xmalloc(sizeof(int) * (size_t)s->n);
+    for (int i = 0; i < s->n; i++) s->order[i] = i;
+    s->rng = rng_make(seed, RNG_STREAM_DATA + (uint64_t)rank);
+    rng_shuffle(&s->rng, s->order, s->n);
+}
+
+void shard_free(data_shard *s)
+{
+    free(s->pixels);
+    free(s->order);
+    memset(s, 0, sizeof *s);
+}
+
+void shard_next_batch(data_shard *s, float *rows, int B)
+{
+    for (int b = 0; b < B; b++) {
+        if (s->cursor == s->n) { /* epoch done: reshuffle and start over */
+            rng_shuffle(&s->rng, s->order, s->n);
+            s->cursor = 0;
+            s->epoch++;
+        }
+        const uint8_t *img = s->pixels + (size_t)s->order[s->cursor++] * s->X;
+        float *row = rows + (size_t)b * s->X;
+        for (int i = 0; i < s->X; i++) row[i] = (float)img[i] * (2.0f / 255.0f) - 1.0f;
+    }
+}
+
+void allreduce_mean(float *buf, size_t n, MPI_Comm comm, int world)
+{
+    if (n > INT_MAX) FATAL("gradient slab of %zu floats exceeds MPI's int count", n);
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, comm));
+    if (world > 1) {
+        const float scale = 1.0f / (float)world;
+        for (size_t i = 0; i < n; i++) buf[i] *= scale;
+    }
+}
+
+void trainer_init(trainer *t, const gan_hparams *hp, int batch, const uint8_t *all_images,
+                  int n_images, uint64_t seed, MPI_Comm comm)
+{
+    memset(t, 0, sizeof *t);
+    t->comm = comm;
+    MPI_CHECK(MPI_Comm_rank(comm, &t->rank));
+    MPI_CHECK(MPI_Comm_size(comm, &t->world));
+    gan_init(&t->model, hp, batch);
+    if (t->rank == 0) {
+        rng_t init = rng_make(seed, RNG_STREAM_INIT);
+        gan_init_weights(&t->model, &init);
+    }
+    MPI_CHECK(MPI_Bcast(t->model.g.params, (int)t->model.g.n_params, MPI_FLOAT, 0, comm));
+    MPI_CHECK(MPI_Bcast(t->model.d.params, (int)t->model.d.n_params, MPI_FLOAT, 0, comm));
+    shard_init(&t->shard, all_images, n_images, hp->image_size, seed, t->rank, t->world);
+    t->rng = rng_make(seed, RNG_STREAM_NOISE + (uint64_t)t->rank);
+}
+
+void trainer_free(trainer *t)
+{
+    gan_free(&t->model);
+    shard_free(&t->shard);
+}
+
+void trainer_step(trainer *t)
+{
+    gan *m = &t->model;
+    gan_stats st;
+
+    shard_next_batch(&t->shard, gan_real_rows(m), m->B);
+    gan_generator_forward(m, &t->rng);
+
+    mlp_zero_grads(&m->d);
+    gan_discriminator_backward(m, &st);
+    allreduce_mean(m->d.grads, m->d.n_params, t->comm, t->world);
+    mlp_adam_step(&m->d, &m->hp.adam);
+
+    mlp_zero_grads(&m->g);
+    gan_generator_backward(m, &st);
+    allreduce_mean(m->g.grads, m->g.n_params, t->comm, t->world);
+    mlp_adam_step(&m->g, &m->hp.adam);
+
+    t->sum.d_loss += st.d_loss;
+    t->sum.g_loss += st.g_loss;
+    t->sum.d_real += st.d_real;
+    t->sum.d_fake += st.d_fake;
+    t->sum_steps++;
+    t->step++;
+}
+
+gan_stats trainer_take_stats(trainer *t)
+{
+    double buf[5] = {t->sum.d_loss, t->sum.g_loss, t->sum.d_real, t->sum.d_fake, (double)t->sum_steps};
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buf, 5, MPI_DOUBLE, MPI_SUM, t->comm));
+    double n = buf[4] > 0 ? buf[4] : 1.0;
+    gan_stats mean = {buf[0] / n, buf[1] / n, buf[2] / n, buf[3] / n};
+    memset(&t->sum, 0, sizeof t->sum);
+    t->sum_steps = 0;
+    return mean;
+}
