@@ -71,6 +71,9 @@ static inline float *gan_fake_rows(gan *m) { return m->d_in + (size_t)m->B * m->
 /* Draw z ~ U(-1,1) and the dropout mask from rng, and run G forward. */
 void gan_generator_forward(gan *m, rng_t *rng);
 
+/* G's forward again on the current z and dropout mask (tests, gradient checks). */
+void gan_generator_forward_fixed(gan *m);
+
 /* D step: D's forward on [real; fake], its loss, and D's gradients added
  * into m->d.grads (zero them first). Fills st->d_loss, d_real, d_fake. */
 void gan_discriminator_backward(gan *m, gan_stats *st);

@@ -24,7 +24,7 @@ typedef struct {
 } mlp;
 
 typedef struct {
-    float lr, beta1, beta2, epsilon;
+    double lr, beta1, beta2, epsilon; /* double so that 1 - beta is exact before rounding */
 } adam_config;
 
 /* Allocate a zeroed network; aborts the job if memory runs out. */

@@ -52,14 +52,18 @@ void gan_init_weights(gan *m, rng_t *rng)
 void gan_generator_forward(gan *m, rng_t *rng)
 {
     const gan_hparams *hp = &m->hp;
+    for (int i = 0; i < m->B * hp->noise_dim; i++) m->z[i] = 2.0f * rng_uniform(rng) - 1.0f;
+    if (hp->dropout > 0.0f) dropout_make_mask(m->g_mask, m->B * hp->g_hidden, hp->dropout, rng);
+    gan_generator_forward_fixed(m);
+}
+
+void gan_generator_forward_fixed(gan *m)
+{
+    const gan_hparams *hp = &m->hp;
     const int B = m->B, n_hidden = B * hp->g_hidden;
-    for (int i = 0; i < B * hp->noise_dim; i++) m->z[i] = 2.0f * rng_uniform(rng) - 1.0f;
     dense_forward(m->g_pre1, m->z, m->g.w1, m->g.b1, B, hp->noise_dim, hp->g_hidden);
     leaky_relu_forward(m->g_act1, m->g_pre1, n_hidden, hp->leaky_alpha);
-    if (hp->dropout > 0.0f) {
-        dropout_make_mask(m->g_mask, n_hidden, hp->dropout, rng);
-        dropout_apply(m->g_act1, m->g_act1, m->g_mask, n_hidden);
-    }
+    if (hp->dropout > 0.0f) dropout_apply(m->g_act1, m->g_act1, m->g_mask, n_hidden);
     float *fake = gan_fake_rows(m);
     dense_forward(fake, m->g_act1, m->g.w2, m->g.b2, B, hp->g_hidden, hp->image_size);
     tanh_forward(fake, fake, B * hp->image_size);

@@ -28,16 +28,18 @@ int h5_fail(err_buf *err, const char *path, const char *what)
 
 int h5_write_floats(hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data)
 {
-    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE);
-    if (lcpl < 0) return -1;
+    hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE);
+    if (lcpl < 0 || dcpl < 0) return -1;
     H5Pset_create_intermediate_group(lcpl, 1);
+    H5Pset_obj_track_times(dcpl, 0); /* same content, same bytes */
     int rc = -1;
     hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t set = space < 0 ? -1 : H5Dcreate2(loc, name, H5T_IEEE_F32LE, space, lcpl, H5P_DEFAULT, H5P_DEFAULT);
+    hid_t set = space < 0 ? -1 : H5Dcreate2(loc, name, H5T_IEEE_F32LE, space, lcpl, dcpl, H5P_DEFAULT);
     if (set >= 0 && H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0) rc = 0;
     if (set >= 0) H5Dclose(set);
     if (space >= 0) H5Sclose(space);
     H5Pclose(lcpl);
+    H5Pclose(dcpl);
     return rc;
 }
 

@@ -187,7 +187,7 @@ int main(int argc, char **argv)
         .image_size = img.rows * img.cols, .leaky_alpha = (float)cfg.leaky_alpha,
         .dropout = (float)cfg.dropout, .smoothing = (float)cfg.label_smoothing,
         .smooth_by_scale = strcmp(cfg.smoothing_style, "scale") == 0,
-        .adam = {(float)cfg.lr, (float)cfg.beta1, (float)cfg.beta2, (float)cfg.epsilon},
+        .adam = {cfg.lr, cfg.beta1, cfg.beta2, cfg.epsilon},
     };
     trainer t;
     trainer_init(&t, &hp, cfg.batch_size, img.pixels, img.n, (uint64_t)cfg.seed, MPI_COMM_WORLD);

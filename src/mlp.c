@@ -59,13 +59,14 @@ void mlp_adam_step(mlp *net, const adam_config *cfg)
     /* Bias corrections in double: for large t, b^t in float loses the tail. */
     const float step = (float)(cfg->lr / (1.0 - pow(cfg->beta1, (double)net->adam_t)));
     const float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - pow(cfg->beta2, (double)net->adam_t)));
-    const float b1 = cfg->beta1, b2 = cfg->beta2, eps = cfg->epsilon;
+    const float b1 = (float)cfg->beta1, b2 = (float)cfg->beta2, eps = (float)cfg->epsilon;
+    const float one_minus_b1 = (float)(1.0 - cfg->beta1), one_minus_b2 = (float)(1.0 - cfg->beta2);
     float *restrict p = net->params, *restrict m = net->m, *restrict v = net->v;
     const float *restrict g = net->grads;
     const size_t n = net->n_params;
     for (size_t i = 0; i < n; i++) {
-        m[i] = b1 * m[i] + (1.0f - b1) * g[i];
-        v[i] = b2 * v[i] + (1.0f - b2) * g[i] * g[i];
+        m[i] = b1 * m[i] + one_minus_b1 * g[i];
+        v[i] = b2 * v[i] + one_minus_b2 * g[i] * g[i];
         p[i] -= step * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
     }
 }

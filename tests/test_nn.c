@@ -1,0 +1,261 @@
+/*
+ * test_nn.c: every layer's and loss's backward pass against central finite
+ * differences, the whole D and G steps against finite differences of their
+ * losses, BCE-with-logits at extreme logits, and Adam's first steps against
+ * values computed by hand.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "gan.h"
+#include "mlp.h"
+#include "nn.h"
+
+/* Float finite differences: step and tolerance suited to O(1) values. */
+#define FD_H 1e-2f
+#define FD_TOL 2e-3
+
+static void fill(float *x, int n, rng_t *r, float scale)
+{
+    for (int i = 0; i < n; i++) x[i] = (2.0f * rng_uniform(r) - 1.0f) * scale;
+}
+
+/* L = Σ c_i y_i for a fixed random c: then dL/dy = c. */
+static double weighted_sum(const float *y, const float *c, int n)
+{
+    double s = 0.0;
+    for (int i = 0; i < n; i++) s += (double)y[i] * c[i];
+    return s;
+}
+
+static void test_dense(void)
+{
+    enum { B = 3, IN = 5, OUT = 4 };
+    rng_t r = rng_make(1, 1);
+    float x[B * IN], w[IN * OUT], b[OUT], y[B * OUT], c[B * OUT];
+    float dx[B * IN], dw[IN * OUT] = {0}, db[OUT] = {0};
+    fill(x, B * IN, &r, 1), fill(w, IN * OUT, &r, 1), fill(b, OUT, &r, 1), fill(c, B * OUT, &r, 1);
+    dense_backward(dx, dw, db, c, x, w, B, IN, OUT);
+
+    /* Hand check of one output: y[1][2] = Σ_k x[1][k] w[k][2] + b[2]. */
+    dense_forward(y, x, w, b, B, IN, OUT);
+    double want = b[2];
+    for (int k = 0; k < IN; k++) want += (double)x[IN + k] * w[k * OUT + 2];
+    CHECK_NEAR(y[OUT + 2], want, 1e-5);
+
+    float *vars[] = {x, w, b}, *grads[] = {dx, dw, db};
+    int sizes[] = {B * IN, IN * OUT, OUT};
+    for (int v = 0; v < 3; v++) {
+        for (int i = 0; i < sizes[v]; i++) {
+            float saved = vars[v][i];
+            vars[v][i] = saved + FD_H;
+            dense_forward(y, x, w, b, B, IN, OUT);
+            double up = weighted_sum(y, c, B * OUT);
+            vars[v][i] = saved - FD_H;
+            dense_forward(y, x, w, b, B, IN, OUT);
+            double down = weighted_sum(y, c, B * OUT);
+            vars[v][i] = saved;
+            CHECK_NEAR(grads[v][i], (up - down) / (2 * FD_H), FD_TOL);
+        }
+    }
+    /* Backward accumulates into dw/db: a second call doubles them. */
+    float dw2[IN * OUT], db2[OUT];
+    memcpy(dw2, dw, sizeof dw), memcpy(db2, db, sizeof db);
+    dense_backward(NULL, dw2, db2, c, x, w, B, IN, OUT);
+    CHECK_NEAR(dw2[7], 2 * dw[7], 1e-5);
+    CHECK_NEAR(db2[1], 2 * db[1], 1e-5);
+    /* The out == 1 special case of dx equals the GEMM path's definition. */
+    float dx1[B * IN], c1[B];
+    fill(c1, B, &r, 1);
+    dense_backward(dx1, NULL, NULL, c1, NULL, w, B, IN, 1);
+    CHECK_NEAR(dx1[IN + 3], c1[1] * w[3], 1e-6);
+}
+
+/* Elementwise layers: check dx against finite differences, away from kinks. */
+static void test_elementwise(void)
+{
+    enum { N = 16 };
+    rng_t r = rng_make(2, 1);
+    float x[N], y[N], c[N], dx[N];
+    fill(x, N, &r, 2), fill(c, N, &r, 1);
+    for (int i = 0; i < N; i++)
+        if (fabsf(x[i]) < 0.05f) x[i] = 0.5f; /* LeakyReLU has a kink at 0 */
+    const float alpha = 0.01f;
+
+    leaky_relu_forward(y, x, N, alpha);
+    leaky_relu_backward(dx, c, x, N, alpha);
+    for (int i = 0; i < N; i++) {
+        float xp = x[i] + 1e-3f, xm = x[i] - 1e-3f, yp, ym;
+        leaky_relu_forward(&yp, &xp, 1, alpha), leaky_relu_forward(&ym, &xm, 1, alpha);
+        CHECK_NEAR(dx[i], c[i] * (yp - ym) / 2e-3, 1e-3);
+    }
+    CHECK_NEAR(y[0], x[0] > 0 ? x[0] : alpha * x[0], 0);
+
+    tanh_forward(y, x, N);
+    tanh_backward(dx, c, y, N);
+    for (int i = 0; i < N; i++) {
+        double fd = (tanh((double)x[i] + 1e-4) - tanh((double)x[i] - 1e-4)) / 2e-4;
+        CHECK_NEAR(dx[i], c[i] * fd, 1e-4);
+    }
+
+    /* Dropout: the mask is 0 or 1/(1-p), drops about p, and backward is the same mask. */
+    enum { M = 20000 };
+    float *mask = malloc(sizeof(float) * M);
+    rng_t dr = rng_make(3, 1);
+    dropout_make_mask(mask, M, 0.2f, &dr);
+    int dropped = 0, bad = 0;
+    for (int i = 0; i < M; i++) {
+        dropped += mask[i] == 0.0f;
+        bad += mask[i] != 0.0f && mask[i] != 1.25f;
+    }
+    CHECK(bad == 0, "%d mask values are neither 0 nor 1/(1-p)", bad);
+    CHECK(fabs(dropped / (double)M - 0.2) < 0.01, "dropped fraction %g, want 0.2", dropped / (double)M);
+    free(mask);
+}
+
+static void test_bce(void)
+{
+    /* Against the naive formula where it is safe. */
+    for (float l = -5.0f; l <= 5.0f; l += 0.75f)
+        for (float t = 0.0f; t <= 1.0f; t += 0.45f) {
+            double p = 1.0 / (1.0 + exp(-(double)l));
+            CHECK_NEAR(bce_with_logits(l, t), -(t * log(p) + (1 - t) * log(1 - p)), 1e-5);
+            double fd = (bce_with_logits(l + 1e-2f, t) - bce_with_logits(l - 1e-2f, t)) / 2e-2;
+            CHECK_NEAR(sigmoidf_stable(l) - t, fd, 1e-3);
+        }
+    /* Stable at ±100, where the naive form gives inf or nan. */
+    CHECK_NEAR(bce_with_logits(100.0f, 1.0f), 0.0, 1e-30);
+    CHECK_NEAR(bce_with_logits(-100.0f, 0.0f), 0.0, 1e-30);
+    CHECK_NEAR(bce_with_logits(100.0f, 0.0f), 100.0, 1e-4);
+    CHECK_NEAR(bce_with_logits(-100.0f, 1.0f), 100.0, 1e-4);
+    CHECK_NEAR(bce_with_logits(100.0f, 0.9f), 10.0, 1e-4);
+    CHECK_NEAR(sigmoidf_stable(100.0f), 1.0, 0);
+    CHECK_NEAR(sigmoidf_stable(-100.0f), 0.0, 1e-40);
+    CHECK(isfinite(bce_with_logits(-1000.0f, 1.0f)), "finite at -1000");
+}
+
+/* Adam against hand-computed values (lr 0.1, b1 0.9, b2 0.999, eps 1e-8):
+ *   t=1, g=0.5:   m=0.05, v=0.00025, m̂=0.5, v̂=0.25, p = 1 - 0.1·0.5/0.5 = 0.9
+ *   t=2, g=-0.25: m=0.045-0.025=0.02, v=0.00024975+0.0000625=0.00031225,
+ *                 m̂=0.02/0.19=0.1052631579, v̂=0.00031225/0.001999=0.1562031016,
+ *                 p = 0.9 - 0.1·0.1052631579/(0.3952253807+1e-8) = 0.8733662967 */
+static void test_adam(void)
+{
+    mlp net;
+    mlp_init(&net, 1, 1, 1); /* 4 parameters */
+    const adam_config cfg = {0.1, 0.9, 0.999, 1e-8};
+    for (size_t i = 0; i < net.n_params; i++) net.params[i] = 1.0f, net.grads[i] = 0.5f;
+    mlp_adam_step(&net, &cfg);
+    /* float tolerances: a few ulps of each value */
+    CHECK_NEAR(net.m[0], 0.05, 2e-8);
+    CHECK_NEAR(net.v[0], 0.00025, 1e-10);
+    CHECK_NEAR(net.params[0], 0.9, 1e-6);
+    for (size_t i = 0; i < net.n_params; i++) net.grads[i] = -0.25f;
+    mlp_adam_step(&net, &cfg);
+    CHECK_NEAR(net.m[3], 0.02, 1e-8);
+    CHECK_NEAR(net.v[3], 0.00031225, 1e-10);
+    CHECK_NEAR(net.params[3], 0.8733662967, 1e-6);
+    CHECK(net.adam_t == 2, "adam_t %lld", net.adam_t);
+    mlp_free(&net);
+}
+
+/* Glorot: kernels inside ±sqrt(6/(in+out)), biases zero. */
+static void test_init(void)
+{
+    mlp net;
+    mlp_init(&net, 784, 128, 1);
+    rng_t r = rng_make(4, 1);
+    mlp_init_glorot(&net, &r);
+    float limit1 = sqrtf(6.0f / (784 + 128)), limit2 = sqrtf(6.0f / 129), max1 = 0;
+    int outside = 0;
+    for (int i = 0; i < 784 * 128; i++) {
+        outside += fabsf(net.w1[i]) > limit1;
+        max1 = fmaxf(max1, fabsf(net.w1[i]));
+    }
+    for (int i = 0; i < 128; i++) outside += fabsf(net.w2[i]) > limit2 || net.b1[i] != 0.0f;
+    CHECK(outside == 0, "%d values outside Glorot bounds or non-zero biases", outside);
+    CHECK(max1 > 0.95f * limit1, "kernel max %g does not reach the bound %g", max1, limit1);
+    mlp_free(&net);
+}
+
+/* The whole D and G steps against finite differences of their own losses. */
+static double d_loss_at(gan *m)
+{
+    gan_stats st;
+    gan_discriminator_backward(m, &st);
+    return st.d_loss;
+}
+
+static double g_loss_at(gan *m)
+{
+    gan_stats st;
+    gan_generator_forward_fixed(m);
+    gan_generator_backward(m, &st);
+    return st.g_loss;
+}
+
+static void check_net_grads(gan *m, mlp *net, double (*loss)(gan *), const char *what)
+{
+    float *analytic = malloc(sizeof(float) * net->n_params);
+    mlp_zero_grads(net);
+    loss(m);
+    memcpy(analytic, net->grads, sizeof(float) * net->n_params);
+    double worst = 0.0;
+    for (size_t i = 0; i < net->n_params; i++) {
+        float saved = net->params[i];
+        net->params[i] = saved + FD_H;
+        double up = loss(m);
+        net->params[i] = saved - FD_H;
+        double down = loss(m);
+        net->params[i] = saved;
+        double fd = (up - down) / (2 * FD_H), diff = fabs(fd - analytic[i]);
+        if (diff > worst) worst = diff;
+        CHECK(diff <= FD_TOL + 2e-2 * fabs(fd), "%s param %zu: analytic %g, finite difference %g", what, i,
+              analytic[i], fd);
+    }
+    printf("  %s: %zu parameters, worst |analytic - fd| = %.2e\n", what, net->n_params, worst);
+    free(analytic);
+}
+
+static void test_gan_steps(int smooth_by_scale)
+{
+    const gan_hparams hp = {.noise_dim = 5, .g_hidden = 7, .d_hidden = 6, .image_size = 8,
+                            .leaky_alpha = 0.2f, .dropout = 0.3f, .smoothing = 0.1f,
+                            .smooth_by_scale = smooth_by_scale, .adam = {1e-3, 0.9, 0.999, 1e-8}};
+    gan m;
+    gan_init(&m, &hp, 4);
+    rng_t r = rng_make(5, 1);
+    gan_init_weights(&m, &r);
+    /* Non-zero biases so every term of the backward pass is exercised. */
+    fill(m.g.b1, hp.g_hidden, &r, 0.3f), fill(m.d.b1, hp.d_hidden, &r, 0.3f), fill(m.d.b2, 1, &r, 0.3f);
+    fill(gan_real_rows(&m), m.B * hp.image_size, &r, 1.0f);
+    gan_generator_forward(&m, &r);
+
+    check_net_grads(&m, &m.d, d_loss_at, smooth_by_scale ? "D step (scale)" : "D step (target)");
+    check_net_grads(&m, &m.g, g_loss_at, smooth_by_scale ? "G step (scale)" : "G step (target)");
+
+    /* The D loss by hand for one configuration: mean CE(real) + mean CE(fake). */
+    gan_stats st;
+    gan_discriminator_backward(&m, &st);
+    double want = 0.0, t = smooth_by_scale ? 1.0 : 0.9, w = smooth_by_scale ? 0.9 : 1.0;
+    for (int i = 0; i < m.B; i++) {
+        double pr = 1 / (1 + exp(-(double)m.d_logit[i])), pf = 1 / (1 + exp(-(double)m.d_logit[m.B + i]));
+        want += -w * (t * log(pr) + (1 - t) * log(1 - pr)) - log(1 - pf);
+    }
+    CHECK_NEAR(st.d_loss, want / m.B, 1e-5);
+    gan_free(&m);
+}
+
+int main(void)
+{
+    test_dense();
+    test_elementwise();
+    test_bce();
+    test_adam();
+    test_init();
+    test_gan_steps(0);
+    test_gan_steps(1);
+    return check_summary("test_nn");
+}
