@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Install the Debian packages gan_train needs, if any are missing.
+#   jobs/install_deps.sh          build and run: MPI, HDF5, OpenBLAS, zlib, CMake
+#   jobs/install_deps.sh --test   also what the tests use: h5py, NumPy
+set -euo pipefail
+pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-dev libopenblas-dev zlib1g-dev)
+if [ "${1:-}" = "--test" ]; then
+  pkgs+=(python3-h5py python3-numpy python3-matplotlib)
+fi
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+echo "install_deps: installing ${missing[*]}"
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update
+$sudo apt-get install -y --no-install-recommends "${missing[@]}"

@@ -1,0 +1,114 @@
+#!/usr/bin/python3
+"""Check gan_train's output files against the documented HDF5 layout, with h5py.
+
+    check_layout.py OUT_DIR --steps N --world W [--n-samples S]
+
+Exits non-zero with one line per problem. Checks names, shapes, dtypes,
+attributes, finiteness, value ranges and that /metrics columns have equal
+lengths and increasing steps.
+"""
+import argparse
+import sys
+
+import h5py
+import numpy as np
+
+problems = []
+
+
+def expect(cond, msg):
+    if not cond:
+        problems.append(msg)
+
+
+def check_checkpoint(path, steps, world, Z=100, Hg=128, Hd=128, X=784):
+    with h5py.File(path, "r") as f:
+        shapes = {
+            "generator/dense1/kernel": (Z, Hg), "generator/dense1/bias": (Hg,),
+            "generator/dense2/kernel": (Hg, X), "generator/dense2/bias": (X,),
+            "discriminator/dense1/kernel": (X, Hd), "discriminator/dense1/bias": (Hd,),
+            "discriminator/dense2/kernel": (Hd, 1), "discriminator/dense2/bias": (1,),
+        }
+        for name, shape in shapes.items():
+            expect(name in f, f"{path}: missing /{name}")
+            if name in f:
+                d = f[name]
+                expect(d.shape == shape, f"{path}: /{name} shape {d.shape}, want {shape}")
+                expect(d.dtype == np.float32, f"{path}: /{name} dtype {d.dtype}")
+                expect(np.all(np.isfinite(d[()])), f"{path}: /{name} has non-finite values")
+        n_g = Z * Hg + Hg + Hg * X + X
+        n_d = X * Hd + Hd + Hd + 1
+        for net, n in (("generator", n_g), ("discriminator", n_d)):
+            for moment in ("m", "v"):
+                name = f"optimizer/{net}/{moment}"
+                expect(name in f and f[name].shape == (n,) and f[name].dtype == np.float32,
+                       f"{path}: /{name} missing or not float32 ({n},)")
+            expect(f"optimizer/{net}" in f and f[f"optimizer/{net}"].attrs.get("step") == steps,
+                   f"{path}: /optimizer/{net} attribute step != {steps}")
+            if f"optimizer/{net}/v" in f:
+                expect(np.all(f[f"optimizer/{net}/v"][()] >= 0), f"{path}: negative Adam v")
+        a = f.attrs
+        expect(a.get("format_version") == 1, f"{path}: format_version {a.get('format_version')}")
+        expect(a.get("step") == steps, f"{path}: step {a.get('step')}, want {steps}")
+        expect(a.get("world_size") == world, f"{path}: world_size {a.get('world_size')}")
+        expect(a.get("global_batch") == a.get("batch_size", -1) * world, f"{path}: global_batch")
+        for key in ("noise_dim", "g_hidden", "d_hidden", "leaky_alpha", "dropout", "label_smoothing",
+                    "smoothing_style", "lr", "beta1", "beta2", "epsilon", "batch_size", "steps", "seed",
+                    "digit", "data", "labels", "out", "n_images", "gan_train_version"):
+            expect(key in a, f"{path}: missing root attribute {key}")
+        expect(isinstance(a.get("data"), str) and a["data"].endswith("idx3-ubyte.gz"),
+               f"{path}: data attribute {a.get('data')!r}")
+
+
+def check_history(path, steps, world, n_samples, Z=100):
+    with h5py.File(path, "r", libver="latest", swmr=True) as f:
+        names = ["step", "d_loss", "g_loss", "d_real", "d_fake", "samples_per_sec", "elapsed_s"]
+        lengths = set()
+        for n in names:
+            expect(f"metrics/{n}" in f, f"{path}: missing /metrics/{n}")
+            if f"metrics/{n}" in f:
+                d = f[f"metrics/{n}"]
+                expect(d.ndim == 1 and d.chunks is not None and d.maxshape == (None,),
+                       f"{path}: /metrics/{n} is not 1-D chunked extendible")
+                expect(np.all(np.isfinite(d[()])), f"{path}: /metrics/{n} has non-finite values")
+                lengths.add(d.shape[0])
+        expect(len(lengths) == 1, f"{path}: /metrics columns have different lengths {lengths}")
+        if "metrics/step" in f:
+            s = f["metrics/step"][()]
+            expect(s.dtype.kind == "i" and len(s) > 0 and np.all(np.diff(s) > 0) and s[-1] == steps,
+                   f"{path}: /metrics/step not increasing to {steps}: {s}")
+            for n in ("d_real", "d_fake"):
+                v = f[f"metrics/{n}"][()]
+                expect(np.all((v >= 0) & (v <= 1)), f"{path}: /metrics/{n} outside [0, 1]")
+        imgs = f.get("samples/images")
+        expect(imgs is not None and imgs.ndim == 4 and imgs.shape[1:] == (n_samples, 28, 28)
+               and imgs.dtype == np.float32, f"{path}: /samples/images shape or dtype wrong")
+        if imgs is not None:
+            v = imgs[()]
+            expect(np.all(np.isfinite(v)) and v.min() >= 0 and v.max() <= 1,
+                   f"{path}: /samples/images outside [0, 1]")
+            st = f["samples/step"][()]
+            expect(len(st) == imgs.shape[0] and st[-1] == steps, f"{path}: /samples/step {st}")
+        noise = f.get("samples/noise")
+        expect(noise is not None and noise.shape == (n_samples, Z) and np.all(np.abs(noise[()]) <= 1),
+               f"{path}: /samples/noise wrong")
+        expect(f.attrs.get("world_size") == world, f"{path}: world_size attribute")
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("out")
+    p.add_argument("--steps", type=int, required=True)
+    p.add_argument("--world", type=int, required=True)
+    p.add_argument("--n-samples", type=int, default=64)
+    a = p.parse_args()
+    check_checkpoint(f"{a.out}/checkpoint.h5", a.steps, a.world)
+    check_history(f"{a.out}/history.h5", a.steps, a.world, a.n_samples)
+    for msg in problems:
+        print("LAYOUT:", msg, file=sys.stderr)
+    print(f"check_layout: {a.out}: {'OK' if not problems else f'{len(problems)} problems'}")
+    sys.exit(1 if problems else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (.ci/run calls exactly this):
+# install what is missing, build with warnings as errors and run every test,
+# then build again with AddressSanitizer + UndefinedBehaviorSanitizer and
+# run every test again.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash jobs/install_deps.sh --test
+jobs=$(nproc)
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+
+echo "== Release build, -Wall -Wextra -Werror"
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release -DGAN_WERROR=ON
+cmake --build build -j "$jobs"
+ctest --test-dir build --output-on-failure
+
+echo "== ASan + UBSan build"
+cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DGAN_WERROR=ON -DGAN_SANITIZE=ON
+cmake --build build-sanitize -j "$jobs"
+# Open MPI's own allocations at exit are suppressed in tests/lsan.supp.
+ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --test-dir build-sanitize --output-on-failure
+echo "== all tests passed (Release and ASan+UBSan)"
