@@ -17,7 +17,6 @@ ctest --test-dir build --output-on-failure
 echo "== ASan + UBSan build"
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DGAN_WERROR=ON -DGAN_SANITIZE=ON
 cmake --build build-sanitize -j "$jobs"
-# Open MPI's own allocations at exit are suppressed in tests/lsan.supp.
-ASAN_OPTIONS=abort_on_error=0:detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-  ctest --test-dir build-sanitize --output-on-failure
+# Sanitizer options and the suppressions of Open MPI's own leaks: tests/CMakeLists.txt.
+ctest --test-dir build-sanitize --output-on-failure
 echo "== all tests passed (Release and ASan+UBSan)"
