@@ -1,11 +1,14 @@
 /*
- * checkpoint.h: DIR/checkpoint.h5, written atomically by rank 0.
+ * checkpoint.h: DIR/checkpoint.h5, written atomically by rank 0, and read back
+ * for --resume.
  *
  * Layout (float32, kernels (in, out) so that y = x·W + b):
  *   /generator/dense1/{kernel (Z,Hg), bias (Hg)}  /generator/dense2/{kernel (Hg,X), bias (X)}
  *   /discriminator/dense1/{kernel (X,Hd), bias (Hd)} /discriminator/dense2/{kernel (Hd,1), bias (1)}
  *   /optimizer/{generator,discriminator}/{m, v}: Adam moments, flat, in slab order
  *     (dense1 kernel, dense1 bias, dense2 kernel, dense2 bias); attribute `step` = Adam's t
+ *   /state/ranks  (W, 5) int64: per rank: noise rng, data rng, cursor, epoch, shard size
+ *   /state/orders (W, max shard) int32: per rank: the current epoch's order (-1 padded)
  *   root attributes: format_version, step, every option, world_size, global_batch, data, ...
  */
 #ifndef GAN_CHECKPOINT_H
@@ -14,16 +17,33 @@
 #include "common.h"
 #include "config.h"
 #include "gan.h"
+#include "train.h"
 
 #define CHECKPOINT_FORMAT_VERSION 1
 
 /*
- * Write the model and optimizer state at `step` to DIR/checkpoint.h5: first to
- * a temporary file in DIR, flushed and fsync'd, then renamed over the old one,
- * so that a crash or a full disk at any moment leaves the previous checkpoint
- * intact. Returns 0, or -1 with a message (the temporary file is removed).
+ * Write the model, optimizer and per-rank state at `step` to DIR/checkpoint.h5:
+ * first to a temporary file in DIR, flushed and fsync'd, then renamed over the
+ * old one, so a crash or a full disk at any moment leaves the previous
+ * checkpoint intact. With keep > 0, also link it as DIR/checkpoint_STEP.h5 and
+ * delete all but the newest `keep` of those. Returns 0, or -1 with a message.
  */
-int checkpoint_write(const char *dir, const gan *m, long long step, const run_facts *run,
-                     err_buf *err);
+int checkpoint_write(const char *dir, const gan *m, long long step, const run_state *rs,
+                     const run_facts *run, int keep, err_buf *err);
+
+/* What a checkpoint says about the run that wrote it. */
+typedef struct {
+    long long step, seed;
+    int world_size, n_images;
+    run_state state; /* owned; free with run_state_free */
+} checkpoint_info;
+
+/*
+ * Read PATH into m, whose sizes (from the options) the checkpoint must match.
+ * Checks the format version, every shape and that every value is finite.
+ * Returns 0, or -1 with a message naming the file and the mismatch; on error m
+ * may be partly overwritten (the caller exits).
+ */
+int checkpoint_read(const char *path, gan *m, checkpoint_info *info, err_buf *err);
 
 #endif

@@ -18,7 +18,8 @@
 enum {
     EXIT_OK = 0,
     EXIT_RUNTIME = 1, /* dataset, I/O or checkpoint error */
-    EXIT_USAGE = 2    /* bad command line */
+    EXIT_USAGE = 2,   /* bad command line */
+    EXIT_PREEMPTED = 75 /* stopped by SIGTERM/SIGINT/SIGUSR1 after a checkpoint (EX_TEMPFAIL): resume */
 };
 
 #define ERR_LEN 1024

@@ -34,6 +34,8 @@ typedef struct {
     char labels[PATH_LEN];    /* labels IDX file; "" = derived from data */
     char out[PATH_LEN];       /* output directory */
     char preset[16];
+    char resume[PATH_LEN + 32]; /* checkpoint to continue from; "" = start fresh */
+    int keep_checkpoints;       /* step-numbered checkpoints to keep besides checkpoint.h5 */
     /* outputs */
     int sample_every, log_every, checkpoint_every, n_samples;
 } gan_config;

@@ -39,6 +39,15 @@ typedef struct {
 int history_create(history *h, const char *dir, const float *noise, int n_samples, int noise_dim,
                    const run_facts *run, err_buf *err);
 
+/*
+ * Reopen an existing DIR/history.h5 to continue a resumed run: rows and grids
+ * logged after `step` (written after the checkpoint the run resumes from) are
+ * dropped, so nothing is duplicated.
+ * Returns 0, or -1 with a message; *found = 0 if there is no history file.
+ */
+int history_reopen(history *h, const char *dir, long long step, int n_samples,
+                   const run_facts *run, int *found, err_buf *err);
+
 /* Append one /metrics row and flush. */
 int history_append_metrics(history *h, const history_row *row, err_buf *err);
 

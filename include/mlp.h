@@ -6,6 +6,8 @@
  * slab of n_params floats, in the order
  *     w1 (in, hidden) | b1 (hidden) | w2 (hidden, out) | b2 (out)
  * so a whole network's gradients move in one MPI_Allreduce and Adam is one loop.
+ * The gradient slab has one spare float after the gradients (grads[n_params]):
+ * train.c sends its stop flag through the same allreduce in it.
  */
 #ifndef GAN_MLP_H
 #define GAN_MLP_H
@@ -17,7 +19,7 @@
 typedef struct {
     int in, hidden, out;
     size_t n_params;
-    float *params, *grads, *m, *v; /* (n_params) each, owned */
+    float *params, *grads, *m, *v; /* (n_params) each, owned; grads has 1 spare */
     float *w1, *b1, *w2, *b2;      /* views into params */
     float *dw1, *db1, *dw2, *db2;  /* the same views into grads */
     long long adam_t;              /* Adam steps taken (bias correction) */

@@ -43,6 +43,8 @@ typedef struct {
     MPI_Comm comm;
     int rank, world;
     long long step;      /* iterations completed */
+    int stop_requested;  /* set on this rank (e.g. by a signal handler) to stop */
+    int stopping;        /* 1 once every rank knows that some rank asked to stop */
     gan_stats sum;       /* summed per-step stats since the last trainer_take_stats */
     long long sum_steps;
 } trainer;
@@ -55,8 +57,31 @@ void trainer_init(trainer *t, const gan_hparams *hp, int batch, const uint8_t *a
                   int n_images, uint64_t seed, MPI_Comm comm);
 void trainer_free(trainer *t);
 
-/* One iteration: D step then G step, each with one gradient allreduce. */
+/*
+ * One iteration: D step then G step, each with one gradient allreduce. A stop
+ * request on any rank travels in the spare float of D's gradient allreduce, so
+ * after the step every rank has the same t->stopping, at no extra collective.
+ */
 void trainer_step(trainer *t);
+
+/* What each rank contributes to a checkpoint so that a resumed run continues
+ * exactly: its random streams and its place in its shard's current epoch. */
+enum { RANK_STATE_LEN = 5 };
+typedef struct {
+    int world;
+    int max_shard;           /* largest shard: width of orders */
+    int64_t *ranks;          /* (world, RANK_STATE_LEN): noise rng, data rng, cursor, epoch, shard size */
+    int32_t *orders;         /* (world, max_shard): each rank's epoch order, padded with -1 */
+} run_state;
+
+/* Collective: gather every rank's state on rank 0 (rs is filled on rank 0 only). */
+void trainer_gather_state(const trainer *t, run_state *rs);
+/* Collective: rank 0's rs (saved with the same world size) back into every rank. */
+void trainer_scatter_state(trainer *t, const run_state *rs);
+/* A different world size: keep the (global) networks, re-derive each rank's
+ * streams from (seed, step) so no stream repeats the one before the resume. */
+void trainer_rederive_streams(trainer *t, uint64_t seed);
+void run_state_free(run_state *rs);
 
 /* Average the stats accumulated since the last call over steps and ranks
  * (one MPI_Allreduce, collective) and reset the sums. */

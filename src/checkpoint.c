@@ -1,25 +1,45 @@
-/* checkpoint.c: the atomic checkpoint writer (see checkpoint.h). */
+/* checkpoint.c: the atomic checkpoint writer and the validating reader (see checkpoint.h). */
 #include "checkpoint.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "h5util.h"
 
+/* The four tensors of a network and their shapes, in slab order. */
+typedef struct {
+    const char *name;
+    int rank;
+    hsize_t dims[2];
+    size_t offset; /* into the parameter slab */
+} tensor;
+
+static void network_tensors(const mlp *net, tensor t[4])
+{
+    const hsize_t in = net->in, hid = net->hidden, out = net->out;
+    t[0] = (tensor){"dense1/kernel", 2, {in, hid}, 0};
+    t[1] = (tensor){"dense1/bias", 1, {hid, 0}, in * hid};
+    t[2] = (tensor){"dense2/kernel", 2, {hid, out}, in * hid + hid};
+    t[3] = (tensor){"dense2/bias", 1, {out, 0}, in * hid + hid + hid * out};
+}
+
 static int write_network(hid_t file, const char *name, const mlp *net)
 {
     char path[128];
-    const hsize_t w1[2] = {(hsize_t)net->in, (hsize_t)net->hidden}, b1[1] = {(hsize_t)net->hidden};
-    const hsize_t w2[2] = {(hsize_t)net->hidden, (hsize_t)net->out}, b2[1] = {(hsize_t)net->out};
-    const hsize_t flat[1] = {(hsize_t)net->n_params};
+    tensor t[4];
+    network_tensors(net, t);
     int rc = 0;
-    snprintf(path, sizeof path, "/%s/dense1/kernel", name), rc |= h5_write_floats(file, path, 2, w1, net->w1);
-    snprintf(path, sizeof path, "/%s/dense1/bias", name), rc |= h5_write_floats(file, path, 1, b1, net->b1);
-    snprintf(path, sizeof path, "/%s/dense2/kernel", name), rc |= h5_write_floats(file, path, 2, w2, net->w2);
-    snprintf(path, sizeof path, "/%s/dense2/bias", name), rc |= h5_write_floats(file, path, 1, b2, net->b2);
+    for (int i = 0; i < 4; i++) {
+        snprintf(path, sizeof path, "/%s/%s", name, t[i].name);
+        rc |= h5_write_floats(file, path, t[i].rank, t[i].dims, net->params + t[i].offset);
+    }
+    const hsize_t flat[1] = {(hsize_t)net->n_params};
     snprintf(path, sizeof path, "/optimizer/%s/m", name), rc |= h5_write_floats(file, path, 1, flat, net->m);
     snprintf(path, sizeof path, "/optimizer/%s/v", name), rc |= h5_write_floats(file, path, 1, flat, net->v);
     if (rc) return -1;
@@ -29,6 +49,14 @@ static int write_network(hid_t file, const char *name, const mlp *net)
     rc = h5_attr_int(group, "step", net->adam_t);
     H5Gclose(group);
     return rc;
+}
+
+static int write_state(hid_t file, const run_state *rs)
+{
+    const hsize_t ranks[2] = {(hsize_t)rs->world, RANK_STATE_LEN};
+    const hsize_t orders[2] = {(hsize_t)rs->world, (hsize_t)rs->max_shard};
+    if (h5_write_ints(file, "/state/ranks", 2, ranks, H5T_STD_I64LE, H5T_NATIVE_INT64, rs->ranks)) return -1;
+    return h5_write_ints(file, "/state/orders", 2, orders, H5T_STD_I32LE, H5T_NATIVE_INT32, rs->orders);
 }
 
 /* fsync a file or directory by path, so the rename below is durable. */
@@ -43,8 +71,44 @@ static int fsync_path(const char *path, int flags)
     return rc;
 }
 
-int checkpoint_write(const char *dir, const gan *m, long long step, const run_facts *run,
-                     err_buf *err)
+static int by_name(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+/* Hard-link checkpoint.h5 as checkpoint_STEP.h5; delete all but the newest `keep`. */
+static int keep_numbered(const char *dir, const char *final_path, long long step, int keep, err_buf *err)
+{
+    char numbered[PATH_LEN + 48];
+    snprintf(numbered, sizeof numbered, "%s/checkpoint_%010lld.h5", dir, step);
+    unlink(numbered);
+    if (link(final_path, numbered) != 0)
+        return err_set(err, "cannot link %s as %s: %s", final_path, numbered, strerror(errno));
+    DIR *d = opendir(dir);
+    if (!d) return err_set(err, "cannot list %s: %s", dir, strerror(errno));
+    char **names = NULL;
+    size_t n = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        size_t len = strlen(e->d_name);
+        if (len == 27 && strncmp(e->d_name, "checkpoint_", 11) == 0 && strcmp(e->d_name + 21, ".h5") == 0) {
+            names = realloc(names, sizeof *names * (n + 1));
+            if (!names) FATAL("out of memory");
+            names[n++] = strdup(e->d_name);
+        }
+    }
+    closedir(d);
+    qsort(names, n, sizeof *names, by_name); /* zero-padded steps: name order is step order */
+    for (size_t i = 0; i + (size_t)keep < n; i++) {
+        snprintf(numbered, sizeof numbered, "%s/%s", dir, names[i]);
+        unlink(numbered);
+    }
+    for (size_t i = 0; i < n; i++) free(names[i]);
+    free(names);
+    return 0;
+}
+
+int checkpoint_write(const char *dir, const gan *m, long long step, const run_state *rs,
+                     const run_facts *run, int keep, err_buf *err)
 {
     char final_path[PATH_LEN + 32], tmp_path[PATH_LEN + 32];
     snprintf(final_path, sizeof final_path, "%s/checkpoint.h5", dir);
@@ -53,7 +117,7 @@ int checkpoint_write(const char *dir, const gan *m, long long step, const run_fa
     hid_t file = H5Fcreate(tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0) return h5_fail(err, tmp_path, "cannot create checkpoint file");
     int ok = write_network(file, "generator", &m->g) == 0 &&
-             write_network(file, "discriminator", &m->d) == 0 &&
+             write_network(file, "discriminator", &m->d) == 0 && write_state(file, rs) == 0 &&
              h5_attr_int(file, "format_version", CHECKPOINT_FORMAT_VERSION) == 0 &&
              h5_attr_int(file, "step", step) == 0 && h5_write_run_attrs(file, run) == 0;
     if (!ok) {
@@ -78,5 +142,107 @@ int checkpoint_write(const char *dir, const gan *m, long long step, const run_fa
         return -1;
     }
     fsync_path(dir, O_RDONLY | O_DIRECTORY); /* best effort: not every filesystem allows it */
+    return keep > 0 ? keep_numbered(dir, final_path, step, keep, err) : 0;
+}
+
+/* ---- reading ---------------------------------------------------------------------- */
+
+static int all_finite(const float *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
+}
+
+static int read_network(hid_t file, const char *path, const char *name, mlp *net, err_buf *err)
+{
+    char obj[128];
+    tensor t[4];
+    network_tensors(net, t);
+    for (int i = 0; i < 4; i++) {
+        snprintf(obj, sizeof obj, "/%s/%s", name, t[i].name);
+        if (h5_read_exact(file, path, obj, t[i].rank, t[i].dims, H5T_NATIVE_FLOAT, net->params + t[i].offset, err))
+            return -1;
+    }
+    const hsize_t flat[1] = {(hsize_t)net->n_params};
+    snprintf(obj, sizeof obj, "/optimizer/%s/m", name);
+    if (h5_read_exact(file, path, obj, 1, flat, H5T_NATIVE_FLOAT, net->m, err)) return -1;
+    snprintf(obj, sizeof obj, "/optimizer/%s/v", name);
+    if (h5_read_exact(file, path, obj, 1, flat, H5T_NATIVE_FLOAT, net->v, err)) return -1;
+    if (!all_finite(net->params, net->n_params) || !all_finite(net->m, net->n_params) ||
+        !all_finite(net->v, net->n_params))
+        return err_set(err, "%s: the %s's weights or Adam moments contain NaN or infinity; "
+                            "resume from an earlier checkpoint", path, name);
+    for (size_t i = 0; i < net->n_params; i++)
+        if (net->v[i] < 0.0f) return err_set(err, "%s: /optimizer/%s/v has negative entries", path, name);
+    snprintf(obj, sizeof obj, "/optimizer/%s", name);
+    hid_t group = H5Gopen2(file, obj, H5P_DEFAULT);
+    int rc = group >= 0 ? h5_read_attr_int(group, "step", &net->adam_t) : -1;
+    if (group >= 0) H5Gclose(group);
+    if (rc || net->adam_t < 0) return err_set(err, "%s: %s has no valid Adam step attribute", path, obj);
     return 0;
+}
+
+static int read_state(hid_t file, const char *path, checkpoint_info *info, err_buf *err)
+{
+    run_state *rs = &info->state;
+    rs->world = info->world_size;
+    const hsize_t ranks[2] = {(hsize_t)rs->world, RANK_STATE_LEN};
+    rs->ranks = xmalloc(sizeof(int64_t) * RANK_STATE_LEN * rs->world);
+    if (h5_read_exact(file, path, "/state/ranks", 2, ranks, H5T_NATIVE_INT64, rs->ranks, err)) return -1;
+    int max_shard = 0;
+    for (int r = 0; r < rs->world; r++) {
+        int64_t n = rs->ranks[r * RANK_STATE_LEN + 4], cursor = rs->ranks[r * RANK_STATE_LEN + 2];
+        if (n < 1 || n > (1 << 30) || cursor < 0 || cursor > n)
+            return err_set(err, "%s: /state/ranks row %d is inconsistent (shard %lld, cursor %lld)", path, r,
+                           (long long)n, (long long)cursor);
+        if (n > max_shard) max_shard = (int)n;
+    }
+    rs->max_shard = max_shard;
+    const hsize_t orders[2] = {(hsize_t)rs->world, (hsize_t)max_shard};
+    rs->orders = xmalloc(sizeof(int32_t) * (size_t)max_shard * rs->world);
+    if (h5_read_exact(file, path, "/state/orders", 2, orders, H5T_NATIVE_INT32, rs->orders, err)) return -1;
+    for (int r = 0; r < rs->world; r++) {
+        int64_t n = rs->ranks[r * RANK_STATE_LEN + 4];
+        for (int i = 0; i < max_shard; i++) {
+            int32_t v = rs->orders[(size_t)r * max_shard + i];
+            if (i < n ? (v < 0 || v >= n) : v != -1)
+                return err_set(err, "%s: /state/orders row %d is not a permutation of its shard", path, r);
+        }
+    }
+    return 0;
+}
+
+int checkpoint_read(const char *path, gan *m, checkpoint_info *info, err_buf *err)
+{
+    memset(info, 0, sizeof *info);
+    if (access(path, R_OK) != 0) return err_set(err, "--resume %s: cannot read: %s", path, strerror(errno));
+    if (H5Fis_hdf5(path) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return err_set(err, "--resume %s: not an HDF5 file (truncated or corrupt?)", path);
+    }
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) return h5_fail(err, path, "cannot open checkpoint");
+    int rc = -1;
+    long long version = -1, world = 0, n_images = 0;
+    if (h5_read_attr_int(file, "format_version", &version)) {
+        err_set(err, "%s: no format_version attribute: not a gan_train checkpoint", path);
+    } else if (version != CHECKPOINT_FORMAT_VERSION) {
+        err_set(err, "%s: checkpoint format version %lld; this gan_train (%s) reads version %d", path, version,
+                GAN_VERSION, CHECKPOINT_FORMAT_VERSION);
+    } else if (h5_read_attr_int(file, "step", &info->step) || info->step < 0 ||
+               h5_read_attr_int(file, "world_size", &world) || world < 1 || world > (1 << 24) ||
+               h5_read_attr_int(file, "n_images", &n_images) || h5_read_attr_int(file, "seed", &info->seed)) {
+        err_set(err, "%s: missing or invalid step, world_size, n_images or seed attribute", path);
+    } else {
+        info->world_size = (int)world;
+        info->n_images = (int)n_images;
+        if (read_network(file, path, "generator", &m->g, err) == 0 &&
+            read_network(file, path, "discriminator", &m->d, err) == 0 && read_state(file, path, info, err) == 0)
+            rc = 0;
+    }
+    H5Fclose(file);
+    H5Eclear2(H5E_DEFAULT);
+    if (rc) run_state_free(&info->state);
+    return rc;
 }

@@ -23,36 +23,43 @@ typedef struct {
     size_t size;        /* buffer size for OPT_STRING */
     double min, max;    /* inclusive range for numbers */
     const char *help;
+    const char *implicit; /* value when the flag is given without one; NULL: a value is required */
+    int unrecorded;       /* 1: not written to the HDF5 files (changes nothing in the run) */
 } option;
 
 #define F(field) offsetof(gan_config, field), sizeof(((gan_config *)0)->field)
 #define NOLIMIT 0, 0
+#define RESUME_FROM_OUT "-" /* --resume alone: the checkpoint in --out */
 
 static const option options[] = {
-    {"noise-dim", OPT_INT, F(noise_dim), 1, 65536, "length Z of the generator's uniform(-1,1) noise"},
-    {"g-hidden", OPT_INT, F(g_hidden), 1, 65536, "generator hidden units"},
-    {"d-hidden", OPT_INT, F(d_hidden), 1, 65536, "discriminator hidden units"},
-    {"leaky-alpha", OPT_DOUBLE, F(leaky_alpha), 0, 1, "LeakyReLU negative slope"},
-    {"dropout", OPT_DOUBLE, F(dropout), 0, 0.99, "generator dropout rate, training only"},
-    {"label-smoothing", OPT_DOUBLE, F(label_smoothing), 0, 0.5, "one-sided smoothing s of the real label"},
+    {"noise-dim", OPT_INT, F(noise_dim), 1, 65536, "length Z of the generator's uniform(-1,1) noise", NULL, 0},
+    {"g-hidden", OPT_INT, F(g_hidden), 1, 65536, "generator hidden units", NULL, 0},
+    {"d-hidden", OPT_INT, F(d_hidden), 1, 65536, "discriminator hidden units", NULL, 0},
+    {"leaky-alpha", OPT_DOUBLE, F(leaky_alpha), 0, 1, "LeakyReLU negative slope", NULL, 0},
+    {"dropout", OPT_DOUBLE, F(dropout), 0, 0.99, "generator dropout rate, training only", NULL, 0},
+    {"label-smoothing", OPT_DOUBLE, F(label_smoothing), 0, 0.5, "one-sided smoothing s of the real label", NULL, 0},
     {"smoothing-style", OPT_STRING, F(smoothing_style), NOLIMIT,
-     "target: real target 1-s; scale: D-real and G losses times 1-s (tutorial)"},
-    {"lr", OPT_DOUBLE, F(lr), 1e-12, 10, "Adam learning rate"},
-    {"beta1", OPT_DOUBLE, F(beta1), 0, 0.999999, "Adam beta1, in [0, 1)"},
-    {"beta2", OPT_DOUBLE, F(beta2), 0, 0.999999999, "Adam beta2, in [0, 1)"},
-    {"epsilon", OPT_DOUBLE, F(epsilon), 1e-30, 1, "Adam epsilon"},
-    {"batch-size", OPT_INT, F(batch_size), 1, 1 << 20, "images per rank per step (global = x ranks)"},
-    {"steps", OPT_INT, F(steps), 1, 2000000000, "training iterations (each: a D step, then a G step)"},
-    {"seed", OPT_INT64, F(seed), 0, 9.007199254740992e15, "random seed (init, data split, noise, dropout)"},
-    {"digit", OPT_INT, F(digit), 0, 255, "label of the images to train on"},
-    {"data", OPT_STRING, F(data), NOLIMIT, "images file, IDX format, raw or .gz"},
-    {"labels", OPT_STRING, F(labels), NOLIMIT, "labels file (default: --data with images-idx3 -> labels-idx1)"},
-    {"out", OPT_STRING, F(out), NOLIMIT, "output directory (created if missing)"},
-    {"sample-every", OPT_INT, F(sample_every), 0, 2000000000, "steps between sample grids in history.h5 (0: end only)"},
-    {"log-every", OPT_INT, F(log_every), 1, 2000000000, "steps between progress lines and /metrics rows"},
-    {"checkpoint-every", OPT_INT, F(checkpoint_every), 0, 2000000000, "steps between checkpoints (0: end only)"},
-    {"n-samples", OPT_INT, F(n_samples), 1, 4096, "fixed-noise samples per grid"},
-    {"preset", OPT_STRING, F(preset), NOLIMIT, "default | seed (the original tutorial as it ran); other flags override it"},
+     "target: real target 1-s; scale: D-real and G losses times 1-s (tutorial)", NULL, 0},
+    {"lr", OPT_DOUBLE, F(lr), 1e-12, 10, "Adam learning rate", NULL, 0},
+    {"beta1", OPT_DOUBLE, F(beta1), 0, 0.999999, "Adam beta1, in [0, 1)", NULL, 0},
+    {"beta2", OPT_DOUBLE, F(beta2), 0, 0.999999999, "Adam beta2, in [0, 1)", NULL, 0},
+    {"epsilon", OPT_DOUBLE, F(epsilon), 1e-30, 1, "Adam epsilon", NULL, 0},
+    {"batch-size", OPT_INT, F(batch_size), 1, 1 << 20, "images per rank per step (global = x ranks)", NULL, 0},
+    {"steps", OPT_INT, F(steps), 1, 2000000000, "training iterations (each: a D step, then a G step)", NULL, 0},
+    {"seed", OPT_INT64, F(seed), 0, 9.007199254740992e15, "random seed (init, data split, noise, dropout)", NULL, 0},
+    {"digit", OPT_INT, F(digit), 0, 255, "label of the images to train on", NULL, 0},
+    {"data", OPT_STRING, F(data), NOLIMIT, "images file, IDX format, raw or .gz", NULL, 0},
+    {"labels", OPT_STRING, F(labels), NOLIMIT, "labels file (default: --data with images-idx3 -> labels-idx1)", NULL, 0},
+    {"out", OPT_STRING, F(out), NOLIMIT, "output directory (created if missing)", NULL, 0},
+    {"sample-every", OPT_INT, F(sample_every), 0, 2000000000, "steps between sample grids in history.h5 (0: end only)", NULL, 0},
+    {"log-every", OPT_INT, F(log_every), 1, 2000000000, "steps between progress lines and /metrics rows", NULL, 0},
+    {"checkpoint-every", OPT_INT, F(checkpoint_every), 0, 2000000000, "steps between checkpoints (0: end only)", NULL, 0},
+    {"n-samples", OPT_INT, F(n_samples), 1, 4096, "fixed-noise samples per grid", NULL, 0},
+    {"preset", OPT_STRING, F(preset), NOLIMIT, "default | seed (the original tutorial as it ran); other flags override it", NULL, 0},
+    {"resume", OPT_STRING, F(resume), NOLIMIT, "continue from PATH, or without a value from OUT/checkpoint.h5",
+     RESUME_FROM_OUT, 1},
+    {"keep-checkpoints", OPT_INT, F(keep_checkpoints), 0, 1000000,
+     "also keep the last K checkpoints as OUT/checkpoint_STEP.h5 (0: none)", NULL, 0},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -163,7 +170,8 @@ static const char *help_text(void)
         else if (o->type == OPT_DOUBLE) snprintf(def, sizeof def, "%g", *(const double *)field);
         else if (o->type == OPT_INT64) snprintf(def, sizeof def, "%lld", *(const long long *)field);
         else snprintf(def, sizeof def, "%d", *(const int *)field);
-        n += (size_t)snprintf(buf + n, sizeof buf - n, "  --%-18s %s [%s]\n", o->flag, o->help, def);
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "  --%-18s %s [%s]\n", o->flag, o->help,
+                              o->implicit ? "off" : def);
     }
     if (n < sizeof buf)
         snprintf(buf + n, sizeof buf - n,
@@ -191,6 +199,8 @@ static int next_flag(int argc, char **argv, int *i, const option **o, const char
     if (!*o) return err_set(err, "unknown option '--%s' (see --help)", name);
     if (eq) {
         *value = eq + 1;
+    } else if ((*o)->implicit && (*i + 1 >= argc || strncmp(argv[*i + 1], "--", 2) == 0)) {
+        *value = (*o)->implicit;
     } else {
         if (*i + 1 >= argc) return err_set(err, "--%s needs a value", name);
         *value = argv[++*i];
@@ -231,6 +241,10 @@ int config_parse(gan_config *cfg, int argc, char **argv, const char **info, err_
     }
     if (strcmp(cfg->smoothing_style, "target") != 0 && strcmp(cfg->smoothing_style, "scale") != 0)
         return err_set(err, "--smoothing-style: '%s', expected target or scale", cfg->smoothing_style);
+    if (strcmp(cfg->resume, RESUME_FROM_OUT) == 0) {
+        int n = snprintf(cfg->resume, sizeof cfg->resume, "%s/checkpoint.h5", cfg->out);
+        if (n >= (int)sizeof cfg->resume) return err_set(err, "--out: path too long");
+    }
     if ((long long)cfg->n_samples * cfg->noise_dim > (1LL << 28))
         return err_set(err, "--n-samples x --noise-dim is too large");
     return CONFIG_RUN;
@@ -241,6 +255,7 @@ void config_visit(const gan_config *cfg, const config_visitor *vis, void *ctx)
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const option *o = &options[i];
         const char *field = (const char *)cfg + o->offset;
+        if (o->unrecorded) continue;
         char name[64];
         size_t k = 0;
         for (; o->flag[k] && k + 1 < sizeof name; k++) name[k] = o->flag[k] == '-' ? '_' : o->flag[k];

@@ -28,14 +28,20 @@ int h5_fail(err_buf *err, const char *path, const char *what)
 
 int h5_write_floats(hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data)
 {
+    return h5_write_ints(loc, name, rank, dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data);
+}
+
+int h5_write_ints(hid_t loc, const char *name, int rank, const hsize_t *dims, hid_t file_type,
+                  hid_t mem_type, const void *data)
+{
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE);
     if (lcpl < 0 || dcpl < 0) return -1;
     H5Pset_create_intermediate_group(lcpl, 1);
     H5Pset_obj_track_times(dcpl, 0); /* same content, same bytes */
     int rc = -1;
     hid_t space = H5Screate_simple(rank, dims, NULL);
-    hid_t set = space < 0 ? -1 : H5Dcreate2(loc, name, H5T_IEEE_F32LE, space, lcpl, dcpl, H5P_DEFAULT);
-    if (set >= 0 && H5Dwrite(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0) rc = 0;
+    hid_t set = space < 0 ? -1 : H5Dcreate2(loc, name, file_type, space, lcpl, dcpl, H5P_DEFAULT);
+    if (set >= 0 && H5Dwrite(set, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, data) >= 0) rc = 0;
     if (set >= 0) H5Dclose(set);
     if (space >= 0) H5Sclose(space);
     H5Pclose(lcpl);
@@ -71,6 +77,62 @@ int h5_attr_string(hid_t obj, const char *name, const char *v)
     H5Tset_cset(type, H5T_CSET_UTF8);
     int rc = write_attr(obj, name, type, type, &v);
     H5Tclose(type);
+    return rc;
+}
+
+int h5_read_attr_int(hid_t obj, const char *name, long long *v)
+{
+    if (H5Aexists(obj, name) <= 0) return -1;
+    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    if (attr < 0) return -1;
+    hid_t space = H5Aget_space(attr), type = H5Aget_type(attr);
+    int rc = -1;
+    if (space >= 0 && H5Sget_simple_extent_npoints(space) == 1 && type >= 0 &&
+        (H5Tget_class(type) == H5T_INTEGER || H5Tget_class(type) == H5T_FLOAT) &&
+        H5Aread(attr, H5T_NATIVE_LLONG, v) >= 0)
+        rc = 0;
+    if (type >= 0) H5Tclose(type);
+    if (space >= 0) H5Sclose(space);
+    H5Aclose(attr);
+    return rc;
+}
+
+static void shape_text(char *buf, size_t len, int rank, const hsize_t *dims)
+{
+    size_t n = (size_t)snprintf(buf, len, "[");
+    for (int i = 0; i < rank && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%llu", i ? ", " : "", (unsigned long long)dims[i]);
+    if (n < len) snprintf(buf + n, len - n, "]");
+}
+
+int h5_read_exact(hid_t file, const char *path, const char *name, int rank, const hsize_t *dims,
+                  hid_t mem_type, void *out, err_buf *err)
+{
+    char want[96], got[96];
+    shape_text(want, sizeof want, rank, dims);
+    if (H5LTpath_valid(file, name, 1) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return err_set(err, "%s: no dataset %s (expected shape %s)", path, name, want);
+    }
+    hid_t set = H5Dopen2(file, name, H5P_DEFAULT);
+    if (set < 0) return h5_fail(err, path, name);
+    hid_t space = H5Dget_space(set);
+    int file_rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    hsize_t file_dims[H5S_MAX_RANK] = {0};
+    int rc = -1;
+    if (file_rank < 0 || file_rank > H5S_MAX_RANK) {
+        h5_fail(err, path, name);
+    } else {
+        H5Sget_simple_extent_dims(space, file_dims, NULL);
+        int same = file_rank == rank;
+        for (int i = 0; same && i < rank; i++) same = file_dims[i] == dims[i];
+        shape_text(got, sizeof got, file_rank, file_dims);
+        if (!same) err_set(err, "%s: %s has shape %s, but the options need %s", path, name, got, want);
+        else if (H5Dread(set, mem_type, H5S_ALL, H5S_ALL, H5P_DEFAULT, out) < 0) h5_fail(err, path, name);
+        else rc = 0;
+    }
+    if (space >= 0) H5Sclose(space);
+    H5Dclose(set);
     return rc;
 }
 

@@ -27,6 +27,18 @@ int h5_attr_int(hid_t obj, const char *name, long long v);
 int h5_attr_double(hid_t obj, const char *name, double v);
 int h5_attr_string(hid_t obj, const char *name, const char *v);
 
+/* Create an integer dataset (int64 or int32 by mem_type) and write `data`. */
+int h5_write_ints(hid_t loc, const char *name, int rank, const hsize_t *dims, hid_t file_type,
+                  hid_t mem_type, const void *data);
+
+/* Read a scalar integer attribute; -1 if it is missing or not a number. */
+int h5_read_attr_int(hid_t obj, const char *name, long long *v);
+
+/* Read dataset `name` whose shape must be exactly dims[0..rank) into out (mem_type).
+ * On a missing dataset or another shape, fills err naming both shapes. */
+int h5_read_exact(hid_t file, const char *path, const char *name, int rank, const hsize_t *dims,
+                  hid_t mem_type, void *out, err_buf *err);
+
 /* Every option and run fact as root attributes. */
 int h5_write_run_attrs(hid_t file, const run_facts *run);
 

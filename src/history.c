@@ -2,7 +2,9 @@
 #include "history.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "h5util.h"
 
@@ -82,6 +84,89 @@ int history_create(history *h, const char *dir, const float *noise, int n_sample
     }
     if (!ok) {
         h5_fail(err, h->path, "setting up the history file");
+        history_close(h, &(err_buf){{0}});
+        return -1;
+    }
+    return 0;
+}
+
+/* Number of leading entries of the int64 dataset `set` that are <= step (they increase). */
+static int rows_up_to(hid_t set, long long step, hsize_t *rows)
+{
+    hid_t space = H5Dget_space(set);
+    if (space < 0 || H5Sget_simple_extent_ndims(space) != 1) return -1;
+    hsize_t n = 0;
+    H5Sget_simple_extent_dims(space, &n, NULL);
+    H5Sclose(space);
+    long long *steps = xmalloc(sizeof(long long) * (n ? n : 1));
+    int rc = n ? (H5Dread(set, H5T_NATIVE_LLONG, H5S_ALL, H5S_ALL, H5P_DEFAULT, steps) < 0 ? -1 : 0) : 0;
+    *rows = 0;
+    while (rc == 0 && *rows < n && steps[*rows] <= step) ++*rows;
+    free(steps);
+    return rc;
+}
+
+/* Shrink `set` to `rows` along axis 0, keeping its other dimensions. */
+static int truncate_rows(hid_t set, hsize_t rows)
+{
+    hsize_t dims[4] = {0};
+    hid_t space = H5Dget_space(set);
+    int rank = space >= 0 ? H5Sget_simple_extent_ndims(space) : -1;
+    if (rank < 1 || rank > 4) return -1;
+    H5Sget_simple_extent_dims(space, dims, NULL);
+    H5Sclose(space);
+    dims[0] = rows;
+    return H5Dset_extent(set, dims) < 0 ? -1 : 0;
+}
+
+int history_reopen(history *h, const char *dir, long long step, int n_samples,
+                   const run_facts *run, int *found, err_buf *err)
+{
+    memset(h, 0, sizeof *h);
+    h->file = h->step_set = h->images_set = h->image_steps_set = -1;
+    for (int i = 0; i < HISTORY_N_METRICS; i++) h->metric_sets[i] = -1;
+    h->n_samples = n_samples;
+    h->rows = run->image_rows;
+    h->cols = run->image_cols;
+    snprintf(h->path, sizeof h->path, "%s/history.h5", dir);
+    *found = access(h->path, F_OK) == 0;
+    if (!*found) return 0;
+
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_libver_bounds(fapl, H5F_LIBVER_LATEST, H5F_LIBVER_LATEST);
+    h->file = H5Fopen(h->path, H5F_ACC_RDWR, fapl);
+    H5Pclose(fapl);
+    if (h->file < 0) return h5_fail(err, h->path, "cannot reopen the history file to continue it");
+
+    int ok = (h->step_set = H5Dopen2(h->file, "/metrics/step", H5P_DEFAULT)) >= 0;
+    for (int i = 0; i < HISTORY_N_METRICS && ok; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "/metrics/%s", metric_names[i]);
+        ok = (h->metric_sets[i] = H5Dopen2(h->file, name, H5P_DEFAULT)) >= 0;
+    }
+    ok = ok && (h->images_set = H5Dopen2(h->file, "/samples/images", H5P_DEFAULT)) >= 0 &&
+         (h->image_steps_set = H5Dopen2(h->file, "/samples/step", H5P_DEFAULT)) >= 0;
+    if (ok) {
+        /* The grids must have the shape this run will append. */
+        hsize_t dims[4] = {0};
+        hid_t space = H5Dget_space(h->images_set);
+        ok = space >= 0 && H5Sget_simple_extent_ndims(space) == 4;
+        if (ok) H5Sget_simple_extent_dims(space, dims, NULL);
+        if (space >= 0) H5Sclose(space);
+        if (ok && (dims[1] != (hsize_t)n_samples || dims[2] != (hsize_t)h->rows || dims[3] != (hsize_t)h->cols)) {
+            history_close(h, &(err_buf){{0}});
+            return err_set(err, "%s: its sample grids are %llux%llux%llu, this run makes %dx%dx%d "
+                                "(--n-samples); use a new --out or the same options",
+                           h->path, (unsigned long long)dims[1], (unsigned long long)dims[2],
+                           (unsigned long long)dims[3], n_samples, h->rows, h->cols);
+        }
+    }
+    ok = ok && rows_up_to(h->step_set, step, &h->n_rows) == 0 &&
+         rows_up_to(h->image_steps_set, step, &h->n_grids) == 0 && truncate_rows(h->step_set, h->n_rows) == 0 &&
+         truncate_rows(h->images_set, h->n_grids) == 0 && truncate_rows(h->image_steps_set, h->n_grids) == 0;
+    for (int i = 0; i < HISTORY_N_METRICS && ok; i++) ok = truncate_rows(h->metric_sets[i], h->n_rows) == 0;
+    if (!ok || H5Fstart_swmr_write(h->file) < 0) {
+        h5_fail(err, h->path, "continuing the history file");
         history_close(h, &(err_buf){{0}});
         return -1;
     }

@@ -9,6 +9,7 @@
 #include <cblas.h>
 #include <errno.h>
 #include <mpi.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -147,6 +148,73 @@ static int write_samples(history *h, const gan *m, const float *noise, int n, fl
     return history_append_samples(h, step, images, err);
 }
 
+/* ---- preemption --------------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig; /* acted on at the next step boundary, agreed by all ranks */
+}
+
+static void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART; /* a signal must not fail a write() in the middle of a checkpoint */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* ---- resume ------------------------------------------------------------------------- */
+
+/*
+ * Restore the trainer from cfg->resume (read by rank 0, then broadcast).
+ * Same world size, seed and dataset: every rank's random streams and data
+ * cursor are restored too, so the run continues bit for bit. Otherwise the
+ * networks and Adam state are restored and the per-rank streams re-derived.
+ */
+static int resume_trainer(trainer *t, const gan_config *cfg, int n_images, err_buf *err)
+{
+    checkpoint_info info;
+    int rc = 0;
+    if (t->rank == 0) rc = checkpoint_read(cfg->resume, &t->model, &info, err);
+    if (agree(rc)) return -1;
+    mlp *nets[2] = {&t->model.g, &t->model.d};
+    for (int k = 0; k < 2; k++) {
+        MPI_CHECK(MPI_Bcast(nets[k]->params, (int)nets[k]->n_params, MPI_FLOAT, 0, MPI_COMM_WORLD));
+        MPI_CHECK(MPI_Bcast(nets[k]->m, (int)nets[k]->n_params, MPI_FLOAT, 0, MPI_COMM_WORLD));
+        MPI_CHECK(MPI_Bcast(nets[k]->v, (int)nets[k]->n_params, MPI_FLOAT, 0, MPI_COMM_WORLD));
+        MPI_CHECK(MPI_Bcast(&nets[k]->adam_t, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD));
+    }
+    long long facts[4] = {info.step, info.world_size, info.n_images, info.seed};
+    MPI_CHECK(MPI_Bcast(facts, 4, MPI_LONG_LONG, 0, MPI_COMM_WORLD));
+    t->step = facts[0];
+    int exact = facts[1] == t->world && facts[2] == n_images && facts[3] == cfg->seed;
+    if (exact) {
+        trainer_scatter_state(t, t->rank == 0 ? &info.state : NULL);
+    } else {
+        trainer_rederive_streams(t, (uint64_t)cfg->seed);
+    }
+    if (t->rank == 0) {
+        if (exact)
+            printf("resume: %s at step %lld: networks, Adam state, random streams and data order restored\n",
+                   cfg->resume, t->step);
+        else
+            printf("resume: %s at step %lld was written by %lld rank%s (seed %lld, %lld images), this run has %d "
+                   "(seed %lld, %d images): networks and Adam state restored, data shards and random streams "
+                   "re-derived\n", cfg->resume, t->step, facts[1], facts[1] == 1 ? "" : "s", facts[3], facts[2],
+                   t->world, cfg->seed, n_images);
+        run_state_free(&info.state);
+    }
+    return 0;
+}
+
+/* ---- main --------------------------------------------------------------------------- */
+
 int main(int argc, char **argv)
 {
     MPI_Init(&argc, &argv);
@@ -168,6 +236,7 @@ int main(int argc, char **argv)
     int data_given = 0;
     for (int i = 1; i < argc; i++) data_given |= strncmp(argv[i], "--data", 6) == 0;
     resolve_default_data(&cfg, data_given);
+    install_signal_handlers();
 
     /* One BLAS thread per rank: ranks already fill the cores. */
     if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
@@ -196,10 +265,6 @@ int main(int argc, char **argv)
     const int total_images = img.total;
     idx_free(&img);
 
-    /* Rank 0's output state: directory, history file, fixed sample noise. */
-    history hist;
-    float *noise = NULL, *hidden = NULL, *images = NULL;
-    int rc = 0;
     if (rank == 0) {
         printf("gan_train %s: %d rank%s, OpenBLAS %s core, %d thread%s per rank\n", GAN_VERSION,
                world, world > 1 ? "s" : "", openblas_get_corename(), openblas_get_num_threads(),
@@ -210,27 +275,48 @@ int main(int argc, char **argv)
         printf("model: G %d-%d-%d (%zu params), D %d-%d-1 (%zu params); batch %d per rank, "
                "global %lld; %d steps\n", hp.noise_dim, hp.g_hidden, hp.image_size, t.model.g.n_params,
                hp.image_size, hp.d_hidden, t.model.d.n_params, cfg.batch_size, run.global_batch, cfg.steps);
+        fflush(stdout);
+    }
+    if (cfg.resume[0] && resume_trainer(&t, &cfg, run.n_images, &err)) {
+        trainer_free(&t);
+        return finish(EXIT_RUNTIME, &err);
+    }
+
+    /* Rank 0's output state: directory, history file, fixed sample noise. */
+    history hist;
+    float *noise = NULL, *hidden = NULL, *images = NULL;
+    int rc = 0;
+    if (rank == 0) {
         noise = xmalloc(sizeof(float) * cfg.n_samples * hp.noise_dim);
         hidden = xmalloc(sizeof(float) * cfg.n_samples * hp.g_hidden);
         images = xmalloc(sizeof(float) * cfg.n_samples * hp.image_size);
         rng_t r = rng_make((uint64_t)cfg.seed, RNG_STREAM_SAMPLES);
         for (int i = 0; i < cfg.n_samples * hp.noise_dim; i++) noise[i] = 2.0f * rng_uniform(&r) - 1.0f;
+        int found = 0;
         rc = make_dirs(cfg.out, &err);
-        if (rc == 0) rc = history_create(&hist, cfg.out, noise, cfg.n_samples, hp.noise_dim, &run, &err);
-        if (rc == 0) printf("output: %s/checkpoint.h5, %s/history.h5\n", cfg.out, cfg.out);
+        if (rc == 0 && cfg.resume[0]) rc = history_reopen(&hist, cfg.out, t.step, cfg.n_samples, &run, &found, &err);
+        if (rc == 0 && !found)
+            rc = history_create(&hist, cfg.out, noise, cfg.n_samples, hp.noise_dim, &run, &err);
+        if (rc == 0)
+            printf("output: %s/checkpoint.h5, %s/history.h5%s\n", cfg.out, cfg.out,
+                   found ? " (continued after the checkpoint's step)" : "");
         fflush(stdout);
     }
     if (agree(rc)) {
         trainer_free(&t);
         return finish(EXIT_RUNTIME, &err);
     }
+    if (rank == 0 && t.step >= cfg.steps)
+        printf("already at step %lld of %d: nothing to train\n", t.step, cfg.steps);
 
+    const long long first_step = t.step;
     double start = MPI_Wtime(), last_time = start;
-    long long last_step = 0;
-    while (t.step < cfg.steps && rc == 0) {
+    long long last_step = first_step;
+    while (t.step < cfg.steps && rc == 0 && !t.stopping) {
+        t.stop_requested = stop_signal != 0;
         trainer_step(&t);
         const long long step = t.step;
-        const int last = step == cfg.steps;
+        const int last = step == cfg.steps || t.stopping;
         const int do_log = step % cfg.log_every == 0 || last;
         const int do_samples = (cfg.sample_every > 0 && step % cfg.sample_every == 0) || last;
         const int do_checkpoint = (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last;
@@ -238,11 +324,14 @@ int main(int argc, char **argv)
 
         gan_stats mean = {0};
         if (do_log) mean = trainer_take_stats(&t);
+        run_state state = {0};
+        if (do_checkpoint) trainer_gather_state(&t, &state);
         if (rank == 0) {
             double now = MPI_Wtime(), rate = (double)(step - last_step) * run.global_batch / (now - last_time);
             if (do_log) {
                 char eta[32];
-                format_duration(eta, sizeof eta, (double)(cfg.steps - step) * (now - start) / (double)step);
+                format_duration(eta, sizeof eta,
+                                (double)(cfg.steps - step) * (now - start) / (double)(step - first_step));
                 printf("step %*lld/%d  d_loss %.4f  g_loss %.4f  D(x) %.3f  D(G(z)) %.3f  %.0f img/s  ETA %s\n",
                        (int)snprintf(NULL, 0, "%d", cfg.steps), step, cfg.steps, mean.d_loss, mean.g_loss,
                        mean.d_real, mean.d_fake, rate, eta);
@@ -253,23 +342,32 @@ int main(int argc, char **argv)
             }
             if (rc == 0 && do_samples)
                 rc = write_samples(&hist, &t.model, noise, cfg.n_samples, hidden, images, step, &err);
-            if (rc == 0 && do_checkpoint) rc = checkpoint_write(cfg.out, &t.model, step, &run, &err);
+            if (rc == 0 && do_checkpoint)
+                rc = checkpoint_write(cfg.out, &t.model, step, &state, &run, cfg.keep_checkpoints, &err);
+            run_state_free(&state);
         }
         rc = agree(rc);
     }
 
+    int status = EXIT_OK;
     if (rank == 0) {
         err_buf close_err;
         if (history_close(&hist, &close_err) && rc == 0) rc = -1, err = close_err;
-        if (rc == 0) {
+        if (rc == 0 && t.stopping) {
+            printf("stopped by a signal at step %lld of %d; checkpoint written to %s/checkpoint.h5; "
+                   "continue with --resume (exit status %d)\n", t.step, cfg.steps, cfg.out, EXIT_PREEMPTED);
+        } else if (rc == 0) {
             char wall[32];
             format_duration(wall, sizeof wall, MPI_Wtime() - start);
-            printf("done: %d steps in %s; wrote %s/checkpoint.h5\n", cfg.steps, wall, cfg.out);
+            printf("done: step %lld of %d (%lld this run) in %s; wrote %s/checkpoint.h5\n", t.step, cfg.steps,
+                   t.step - first_step, wall, cfg.out);
         }
     }
+    if (agree(rc)) status = EXIT_RUNTIME;
+    else if (t.stopping) status = EXIT_PREEMPTED;
     free(noise);
     free(hidden);
     free(images);
     trainer_free(&t);
-    return finish(agree(rc) ? EXIT_RUNTIME : EXIT_OK, rc ? &err : NULL);
+    return finish(status, status == EXIT_RUNTIME ? &err : NULL);
 }

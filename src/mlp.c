@@ -15,7 +15,7 @@ void mlp_init(mlp *net, int in, int hidden, int out)
     net->out = out;
     net->n_params = (size_t)in * hidden + hidden + (size_t)hidden * out + out;
     net->params = xcalloc(net->n_params, sizeof(float));
-    net->grads = xcalloc(net->n_params, sizeof(float));
+    net->grads = xcalloc(net->n_params + 1, sizeof(float));
     net->m = xcalloc(net->n_params, sizeof(float));
     net->v = xcalloc(net->n_params, sizeof(float));
     /* Carve the layer views out of the slabs, in the documented order. */

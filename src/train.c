@@ -94,7 +94,9 @@ void trainer_step(trainer *t)
 
     mlp_zero_grads(&m->d);
     gan_discriminator_backward(m, &st);
-    allreduce_mean(m->d.grads, m->d.n_params, t->comm, t->world);
+    m->d.grads[m->d.n_params] = t->stop_requested ? 1.0f : 0.0f; /* the spare float */
+    allreduce_mean(m->d.grads, m->d.n_params + 1, t->comm, t->world);
+    t->stopping = m->d.grads[m->d.n_params] > 0.0f;
     mlp_adam_step(&m->d, &m->hp.adam);
 
     mlp_zero_grads(&m->g);
@@ -119,4 +121,60 @@ gan_stats trainer_take_stats(trainer *t)
     memset(&t->sum, 0, sizeof t->sum);
     t->sum_steps = 0;
     return mean;
+}
+
+void trainer_gather_state(const trainer *t, run_state *rs)
+{
+    const data_shard *s = &t->shard;
+    int64_t mine[RANK_STATE_LEN] = {(int64_t)t->rng.state, (int64_t)s->rng.state, s->cursor, s->epoch, s->n};
+    int max_shard = 0;
+    MPI_CHECK(MPI_Allreduce(&s->n, &max_shard, 1, MPI_INT, MPI_MAX, t->comm));
+    int32_t *order = xmalloc(sizeof(int32_t) * (size_t)max_shard);
+    for (int i = 0; i < max_shard; i++) order[i] = i < s->n ? s->order[i] : -1;
+    memset(rs, 0, sizeof *rs);
+    if (t->rank == 0) {
+        rs->world = t->world;
+        rs->max_shard = max_shard;
+        rs->ranks = xmalloc(sizeof(int64_t) * RANK_STATE_LEN * t->world);
+        rs->orders = xmalloc(sizeof(int32_t) * (size_t)max_shard * t->world);
+    }
+    MPI_CHECK(MPI_Gather(mine, RANK_STATE_LEN, MPI_INT64_T, rs->ranks, RANK_STATE_LEN, MPI_INT64_T, 0, t->comm));
+    MPI_CHECK(MPI_Gather(order, max_shard, MPI_INT32_T, rs->orders, max_shard, MPI_INT32_T, 0, t->comm));
+    free(order);
+}
+
+void trainer_scatter_state(trainer *t, const run_state *rs)
+{
+    int64_t mine[RANK_STATE_LEN];
+    int max_shard = t->rank == 0 ? rs->max_shard : 0;
+    MPI_CHECK(MPI_Bcast(&max_shard, 1, MPI_INT, 0, t->comm));
+    int32_t *order = xmalloc(sizeof(int32_t) * (size_t)max_shard);
+    MPI_CHECK(MPI_Scatter(t->rank == 0 ? rs->ranks : NULL, RANK_STATE_LEN, MPI_INT64_T, mine, RANK_STATE_LEN,
+                          MPI_INT64_T, 0, t->comm));
+    MPI_CHECK(MPI_Scatter(t->rank == 0 ? rs->orders : NULL, max_shard, MPI_INT32_T, order, max_shard, MPI_INT32_T,
+                          0, t->comm));
+    /* Same seed and world size give the same shards; the saved size must agree. */
+    if (mine[4] != t->shard.n) FATAL("checkpoint shard size %lld != %d", (long long)mine[4], t->shard.n);
+    t->rng.state = (uint64_t)mine[0];
+    t->shard.rng.state = (uint64_t)mine[1];
+    t->shard.cursor = (int)mine[2];
+    t->shard.epoch = mine[3];
+    for (int i = 0; i < t->shard.n; i++) t->shard.order[i] = order[i];
+    free(order);
+}
+
+void trainer_rederive_streams(trainer *t, uint64_t seed)
+{
+    const uint64_t salt = splitmix64_mix(seed ^ (uint64_t)t->step * 0x9e3779b97f4a7c15ULL);
+    t->rng = rng_make(salt, RNG_STREAM_NOISE + (uint64_t)t->rank);
+    t->shard.rng = rng_make(salt, RNG_STREAM_DATA + (uint64_t)t->rank);
+    rng_shuffle(&t->shard.rng, t->shard.order, t->shard.n);
+    t->shard.cursor = 0;
+}
+
+void run_state_free(run_state *rs)
+{
+    free(rs->ranks);
+    free(rs->orders);
+    memset(rs, 0, sizeof *rs);
 }
