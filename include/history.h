@@ -40,12 +40,13 @@ int history_create(history *h, const char *dir, const float *noise, int n_sample
                    const run_facts *run, err_buf *err);
 
 /*
- * Reopen an existing DIR/history.h5 to continue a resumed run: rows and grids
- * logged after `step` (written after the checkpoint the run resumes from) are
- * dropped, so nothing is duplicated.
+ * Continue DIR/history.h5 for a resumed run: its rows and grids up to `step`
+ * (the checkpoint's) are copied into a new file that atomically replaces it,
+ * so entries logged after the checkpoint are dropped, not duplicated. Works on
+ * a history whose writer was killed.
  * Returns 0, or -1 with a message; *found = 0 if there is no history file.
  */
-int history_reopen(history *h, const char *dir, long long step, int n_samples,
+int history_reopen(history *h, const char *dir, long long step, int n_samples, int noise_dim,
                    const run_facts *run, int *found, err_buf *err);
 
 /* Append one /metrics row and flush. */

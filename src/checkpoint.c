@@ -90,7 +90,7 @@ static int keep_numbered(const char *dir, const char *final_path, long long step
     size_t n = 0;
     for (struct dirent *e; (e = readdir(d));) {
         size_t len = strlen(e->d_name);
-        if (len == 27 && strncmp(e->d_name, "checkpoint_", 11) == 0 && strcmp(e->d_name + 21, ".h5") == 0) {
+        if (len == 24 && strncmp(e->d_name, "checkpoint_", 11) == 0 && strcmp(e->d_name + 21, ".h5") == 0) {
             names = realloc(names, sizeof *names * (n + 1));
             if (!names) FATAL("out of memory");
             names[n++] = strdup(e->d_name);
@@ -107,6 +107,61 @@ static int keep_numbered(const char *dir, const char *final_path, long long step
     return 0;
 }
 
+/* Write buf to path, all of it, and fsync; returns 0 or -1 with errno's reason in err. */
+static int write_file_synced(const char *path, const void *buf, size_t len, err_buf *err)
+{
+    int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (fd < 0) return err_set(err, "%s: cannot create: %s", path, strerror(errno));
+    for (size_t done = 0; done < len;) {
+        ssize_t n = write(fd, (const char *)buf + done, len - done);
+        if (n < 0 && errno == EINTR) continue;
+        if (n < 0) {
+            err_set(err, "%s: write failed after %zu of %zu bytes: %s", path, done, len, strerror(errno));
+            close(fd);
+            return -1;
+        }
+        done += (size_t)n;
+    }
+    if (fsync(fd) != 0) {
+        err_set(err, "%s: fsync failed: %s", path, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    if (close(fd) != 0) return err_set(err, "%s: close failed: %s", path, strerror(errno));
+    return 0;
+}
+
+/* The whole checkpoint as an HDF5 file image in memory (HDF5's core driver). */
+static void *build_image(const gan *m, long long step, const run_state *rs, const run_facts *run,
+                         size_t *len, err_buf *err)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_core(fapl, 1 << 20, 0); /* grow by 1 MiB, never touch the disk */
+    hid_t file = H5Fcreate("checkpoint.h5", H5F_ACC_TRUNC, H5P_DEFAULT, fapl);
+    H5Pclose(fapl);
+    if (file < 0) {
+        h5_fail(err, "checkpoint.h5", "cannot create the checkpoint in memory");
+        return NULL;
+    }
+    void *image = NULL;
+    int ok = write_network(file, "generator", &m->g) == 0 && write_network(file, "discriminator", &m->d) == 0 &&
+             write_state(file, rs) == 0 && h5_attr_int(file, "format_version", CHECKPOINT_FORMAT_VERSION) == 0 &&
+             h5_attr_int(file, "step", step) == 0 && h5_write_run_attrs(file, run) == 0 &&
+             H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0;
+    ssize_t size = ok ? H5Fget_file_image(file, NULL, 0) : -1;
+    if (size > 0) {
+        image = xmalloc((size_t)size);
+        if (H5Fget_file_image(file, image, (size_t)size) != size) {
+            free(image);
+            image = NULL;
+        }
+    }
+    if (!image) h5_fail(err, "checkpoint.h5", "building the checkpoint in memory");
+    H5Fclose(file);
+    *len = (size_t)size;
+    return image;
+}
+
 int checkpoint_write(const char *dir, const gan *m, long long step, const run_state *rs,
                      const run_facts *run, int keep, err_buf *err)
 {
@@ -114,34 +169,21 @@ int checkpoint_write(const char *dir, const gan *m, long long step, const run_st
     snprintf(final_path, sizeof final_path, "%s/checkpoint.h5", dir);
     snprintf(tmp_path, sizeof tmp_path, "%s/.checkpoint.h5.tmp", dir);
 
-    hid_t file = H5Fcreate(tmp_path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
-    if (file < 0) return h5_fail(err, tmp_path, "cannot create checkpoint file");
-    int ok = write_network(file, "generator", &m->g) == 0 &&
-             write_network(file, "discriminator", &m->d) == 0 && write_state(file, rs) == 0 &&
-             h5_attr_int(file, "format_version", CHECKPOINT_FORMAT_VERSION) == 0 &&
-             h5_attr_int(file, "step", step) == 0 && h5_write_run_attrs(file, run) == 0;
-    if (!ok) {
-        h5_fail(err, tmp_path, "writing the checkpoint");
-        H5Fclose(file);
+    /* HDF5 builds the file in memory; plain write() puts it on disk, so every
+     * disk error (ENOSPC, EIO, EDQUOT) is ours to report, and nothing is left
+     * half-open inside the HDF5 library when the disk fails. */
+    size_t len = 0;
+    void *image = build_image(m, step, rs, run, &len, err);
+    if (!image) return -1;
+    int rc = write_file_synced(tmp_path, image, len, err);
+    free(image);
+    if (rc == 0 && rename(tmp_path, final_path) != 0)
+        rc = err_set(err, "cannot rename %s to %s: %s", tmp_path, final_path, strerror(errno));
+    if (rc) {
         unlink(tmp_path);
         return -1;
     }
-    if (H5Fclose(file) < 0) { /* closing flushes: a full disk often shows up here */
-        h5_fail(err, tmp_path, "flushing the checkpoint");
-        unlink(tmp_path);
-        return -1;
-    }
-    if (fsync_path(tmp_path, O_RDONLY) != 0) {
-        err_set(err, "%s: fsync failed: %s", tmp_path, strerror(errno));
-        unlink(tmp_path);
-        return -1;
-    }
-    if (rename(tmp_path, final_path) != 0) {
-        err_set(err, "cannot rename %s to %s: %s", tmp_path, final_path, strerror(errno));
-        unlink(tmp_path);
-        return -1;
-    }
-    fsync_path(dir, O_RDONLY | O_DIRECTORY); /* best effort: not every filesystem allows it */
+    fsync_path(dir, O_RDONLY | O_DIRECTORY); /* make the rename durable; not every filesystem allows it */
     return keep > 0 ? keep_numbered(dir, final_path, step, keep, err) : 0;
 }
 

@@ -4,8 +4,11 @@
 #include <stdio.h>
 #include <string.h>
 
-void h5_quiet(void)
+void h5_init(void)
 {
+    /* No cleanup at exit: if a disk failed under an open file, HDF5's exit
+     * handler would try to flush it again and can crash. We close our files. */
+    H5dont_atexit();
     H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 }
 
@@ -51,6 +54,7 @@ int h5_write_ints(hid_t loc, const char *name, int rank, const hsize_t *dims, hi
 
 static int write_attr(hid_t obj, const char *name, hid_t file_type, hid_t mem_type, const void *v)
 {
+    if (H5Aexists(obj, name) > 0 && H5Adelete(obj, name) < 0) return -1; /* replace, e.g. on resume */
     hid_t space = H5Screate(H5S_SCALAR);
     hid_t attr = H5Acreate2(obj, name, file_type, space, H5P_DEFAULT, H5P_DEFAULT);
     int rc = attr >= 0 && H5Awrite(attr, mem_type, v) >= 0 ? 0 : -1;
@@ -162,9 +166,7 @@ int h5_write_run_attrs(hid_t file, const run_facts *run)
     attr_ctx a = {file, 0};
     const config_visitor vis = {on_int, on_double, on_string};
     config_visit(run->cfg, &vis, &a);
-    /* The path actually used: --data / --labels after defaults are resolved. */
-    H5Adelete(file, "data");
-    H5Adelete(file, "labels");
+    /* The paths actually used: --data / --labels after defaults are resolved. */
     a.rc |= h5_attr_string(file, "data", run->data_path);
     a.rc |= h5_attr_string(file, "labels", run->labels_path);
     a.rc |= h5_attr_int(file, "world_size", run->world_size);

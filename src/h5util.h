@@ -1,6 +1,6 @@
 /*
  * h5util.h: small helpers shared by the checkpoint and history writers.
- * HDF5's own error printing is switched off (h5_quiet); a failed call is
+ * HDF5's own error printing is switched off (h5_init); a failed call is
  * turned into one message that names the file, the object and, when HDF5
  * knows it, the operating system's reason (e.g. "No space left on device").
  */
@@ -13,8 +13,9 @@
 #include "common.h"
 #include "config.h"
 
-/* Stop HDF5 from printing its error stack; we report errors ourselves. */
-void h5_quiet(void);
+/* Call before any other HDF5 function: stop HDF5 from printing its error
+ * stack (we report errors ourselves) and from running its exit handler. */
+void h5_init(void);
 
 /* Fill err with "PATH: WHAT: <innermost HDF5 error>" and return -1. */
 int h5_fail(err_buf *err, const char *path, const char *what);

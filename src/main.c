@@ -237,10 +237,10 @@ int main(int argc, char **argv)
     for (int i = 1; i < argc; i++) data_given |= strncmp(argv[i], "--data", 6) == 0;
     resolve_default_data(&cfg, data_given);
     install_signal_handlers();
+    h5_init();
 
     /* One BLAS thread per rank: ranks already fill the cores. */
     if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
-    h5_quiet();
 
     idx_images img = {0};
     if (load_images(&cfg, &img, &err)) return finish(EXIT_RUNTIME, &err);
@@ -294,7 +294,7 @@ int main(int argc, char **argv)
         for (int i = 0; i < cfg.n_samples * hp.noise_dim; i++) noise[i] = 2.0f * rng_uniform(&r) - 1.0f;
         int found = 0;
         rc = make_dirs(cfg.out, &err);
-        if (rc == 0 && cfg.resume[0]) rc = history_reopen(&hist, cfg.out, t.step, cfg.n_samples, &run, &found, &err);
+        if (rc == 0 && cfg.resume[0]) rc = history_reopen(&hist, cfg.out, t.step, cfg.n_samples, hp.noise_dim, &run, &found, &err);
         if (rc == 0 && !found)
             rc = history_create(&hist, cfg.out, noise, cfg.n_samples, hp.noise_dim, &run, &err);
         if (rc == 0)

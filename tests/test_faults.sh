@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Faults: signals stop all ranks at one step with a checkpoint (exit 75) and the
+# resumed run ends byte-identical to an uninterrupted one; kill -9 of a rank ends
+# the job within seconds; kill -9 of rank 0 while it checkpoints never leaves a
+# broken checkpoint.h5; a full disk gives a clear error and keeps the old checkpoint.
+source "$(dirname "$0")/lib.sh" "$@"
+cd "$TMP"
+args=(--batch-size 16 --log-every 100 --sample-every 500 --checkpoint-every 500)
+
+# start_run N ARGS...: launch mpirun in the background; sets $job (mpirun's pid, so
+# signals reach mpirun itself), with a watchdog that kills it after 300 s.
+start_run() {
+  local n=$1; shift
+  "$MPIRUN" --oversubscribe -n "$n" "$GAN" "$@" > run.log 2>&1 &
+  job=$!
+  (sleep 300; kill -9 "$job" 2> /dev/null) > /dev/null 2>&1 &
+  watchdog=$!
+}
+# finish_run: wait for mpirun; sets $status.
+finish_run() {
+  wait "$job"; status=$?
+  kill "$watchdog" 2> /dev/null; wait "$watchdog" 2> /dev/null
+}
+# wait_for_step S: until the progress shows step >= S (or 120 s pass).
+wait_for_step() {
+  for _ in $(seq 1200); do
+    local s
+    s=$(grep -o '^step *[0-9]*' run.log 2>/dev/null | tail -1 | grep -o '[0-9]*$')
+    [ -n "$s" ] && [ "$s" -ge "$1" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# rank_pid R: pid of MPI rank R among mpirun's children.
+rank_pid() {
+  for p in $(pgrep -P "$job" -f gan_train); do
+    grep -qz "^OMPI_COMM_WORLD_RANK=$1\$" /proc/$p/environ 2>/dev/null && { echo "$p"; return; }
+  done
+}
+ckpt_step() { $PY -c "import h5py; print(h5py.File('$1/checkpoint.h5', 'r').attrs['step'])"; }
+
+# The uninterrupted reference.
+mpi 2 --steps 3000 "${args[@]}" --out sig > /dev/null 2>&1 && mv sig reference
+check "reference run" test -f reference/checkpoint.h5
+
+# SIGUSR1 to mpirun (it forwards it to every rank), twice in quick succession.
+start_run 2 --steps 3000 "${args[@]}" --out sig
+wait_for_step 300
+kill -USR1 "$job"; sleep 0.05; kill -USR1 "$job" 2>/dev/null
+finish_run
+check "SIGUSR1: exit 75 (got $status)" test "$status" -eq 75
+check "SIGUSR1: one 'stopped' line" test "$(grep -c 'stopped by a signal at step' run.log)" -eq 1
+stopped=$(ckpt_step sig)
+check "SIGUSR1: checkpoint at the stop step ($stopped)" test "$stopped" -gt 0 -a "$stopped" -lt 3000
+mpi 2 --steps 3000 "${args[@]}" --out sig --resume > /dev/null 2>&1
+check "SIGUSR1: resumed run ends byte-identical to the uninterrupted one" cmp reference/checkpoint.h5 sig/checkpoint.h5
+rm -rf sig
+
+# SIGTERM to rank 1 only: every rank stops at the same step.
+start_run 2 --steps 3000 "${args[@]}" --out sig
+wait_for_step 300
+kill -TERM "$(rank_pid 1)"
+finish_run
+check "SIGTERM on rank 1: exit 75 (got $status)" test "$status" -eq 75
+mpi 2 --steps 3000 "${args[@]}" --out sig --resume > /dev/null 2>&1
+check "SIGTERM on rank 1: resumed run ends byte-identical" cmp reference/checkpoint.h5 sig/checkpoint.h5
+rm -rf sig
+
+# kill -9 a non-zero rank: the job must end within seconds, and resume must finish.
+start_run 2 --steps 3000 "${args[@]}" --out k9
+wait_for_step 700
+t0=$(date +%s.%N); kill -9 "$(rank_pid 1)"; finish_run
+secs=$(echo "$(date +%s.%N) - $t0" | bc)
+echo "kill -9 rank 1: job ended in ${secs}s with status $status"
+check "kill -9 rank 1: job ends non-zero within 10 s (${secs}s)" bash -c "[ $status -ne 0 ] && (( \$(echo '$secs < 10' | bc) ))"
+check "kill -9 rank 1: no gan_train left" bash -c "! pgrep -f '^$GAN .*--out k9' > /dev/null"
+check "kill -9 rank 1: last checkpoint (step $(ckpt_step k9)) loads and resume finishes" \
+  bash -c "timeout 300 '$MPIRUN' --oversubscribe -n 2 '$GAN' --steps 3000 ${args[*]} --out k9 --resume > /dev/null 2>&1"
+check "kill -9 rank 1: resumed run reached step 3000" test "$(ckpt_step k9)" -eq 3000
+
+# kill -9 rank 0 while it writes a checkpoint every step, at varied moments.
+trials=${KILL_TRIALS:-12} lost=0
+for i in $(seq "$trials"); do
+  rm -rf k0
+  start_run 2 --steps 100000 --batch-size 8 --log-every 10 --checkpoint-every 1 --sample-every 0 --out k0
+  wait_for_step 20
+  sleep "0.$((RANDOM % 10))$((RANDOM % 10))"
+  kill -9 "$(rank_pid 0)" 2>/dev/null
+  finish_run
+  if ! $PY - <<'PY'
+import h5py, numpy as np
+with h5py.File("k0/checkpoint.h5", "r") as f:
+    assert f.attrs["format_version"] == 1 and f.attrs["step"] > 0
+    for n in ("generator/dense2/kernel", "optimizer/discriminator/v", "state/orders"):
+        assert np.all(np.isfinite(f[n][()]))
+PY
+  then lost=$((lost + 1)); fi
+done
+echo "kill -9 rank 0 during checkpoints: $trials trials, $lost lost the checkpoint"
+check "kill -9 rank 0: checkpoint.h5 always complete ($lost of $trials broken)" test "$lost" -eq 0
+check "kill -9 rank 0: gan_train resumes from the last one" \
+  bash -c "timeout 300 '$MPIRUN' --oversubscribe -n 2 '$GAN' --steps \$(( $(ckpt_step k0) + 5 )) --batch-size 8 --out k0 --resume > /dev/null 2>&1"
+
+# A full disk: a 4 MiB tmpfs holds one checkpoint (2.6 MB) but not a second beside it.
+mkdir -p small
+if mount -t tmpfs -o size=4m tmpfs small 2> /dev/null; then
+  TIMEOUT=120 mpi 2 --steps 100 --checkpoint-every 20 --sample-every 0 --log-every 20 --out small/run > run.log 2> err.txt
+  status=$?
+  check "full disk: exit 1 (got $status)" test "$status" -eq 1
+  check "full disk: message names the file and the reason: $(cat err.txt | head -c 300)" \
+    grep -q "small/run/.checkpoint.h5.tmp: .*No space left on device" err.txt
+  check "full disk: the previous checkpoint (step 20) is intact" test "$(ckpt_step small/run)" -eq 20
+  check "full disk: no temporary file left" test ! -e small/run/.checkpoint.h5.tmp
+  umount small
+else
+  echo "SKIP: full-disk test needs root to mount a tmpfs"
+fi
+summary

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Resume: bitwise continuation on 1 and 2 ranks, history continuation without
+# duplicates, --keep-checkpoints, resuming on another rank count, and clear errors
+# for checkpoints that do not match the options or are malformed.
+source "$(dirname "$0")/lib.sh" "$@"
+cd "$TMP"
+common=(--log-every 50 --sample-every 50 --checkpoint-every 60)
+
+for n in 1 2; do
+  mpi $n --steps 200 "${common[@]}" --out run > /dev/null 2>&1 && mv run full$n
+  mpi $n --steps 100 "${common[@]}" --out run > /dev/null 2>&1
+  mpi $n --steps 200 "${common[@]}" --out run --resume > resume.log 2>&1
+  check "-n $n: resume exits 0" test $? -eq 0
+  check "-n $n: says what it restored" grep -q "at step 100: networks, Adam state, random streams and data order restored" resume.log
+  check "-n $n: 100 + resume 100 == 200 steps, byte-identical checkpoint" cmp full$n/checkpoint.h5 run/checkpoint.h5
+  check "-n $n: history continues without duplicates" $PY - <<PY
+import h5py, numpy as np
+a = h5py.File("full$n/history.h5", "r", libver="latest", swmr=True)
+b = h5py.File("run/history.h5", "r", libver="latest", swmr=True)
+assert list(b["metrics/step"][:]) == [50, 100, 150, 200], b["metrics/step"][:]
+assert list(b["samples/step"][:]) == [50, 100, 150, 200], b["samples/step"][:]
+# everything but wall-clock columns is identical to the uninterrupted run
+for k in ("d_loss", "g_loss", "d_real", "d_fake"):
+    assert np.array_equal(a["metrics/" + k][:], b["metrics/" + k][:]), k
+assert np.array_equal(a["samples/images"][:], b["samples/images"][:])
+PY
+  rm -rf run
+done
+
+# Resume from an older checkpoint: history rows written after it are dropped.
+mpi 2 --steps 150 "${common[@]}" --keep-checkpoints 2 --out keep > /dev/null 2>&1
+check "--keep-checkpoints 2 keeps the newest two" \
+  test "$(cd keep && ls checkpoint_*.h5 | tr '\n' ' ')" = "checkpoint_0000000120.h5 checkpoint_0000000150.h5 "
+check "numbered checkpoint is the same file" cmp keep/checkpoint.h5 keep/checkpoint_0000000150.h5
+mpi 2 --steps 200 "${common[@]}" --out keep --resume keep/checkpoint_0000000120.h5 > older.log 2>&1
+check "resume from step 120 exits 0" test $? -eq 0
+check "resume from 120 ends with the uninterrupted run's numbers" $PY "$HERE/same_state.py" full2/checkpoint.h5 keep/checkpoint.h5
+check "history after resuming from 120" $PY -c "
+import h5py
+b = h5py.File('keep/history.h5', 'r', libver='latest', swmr=True)
+assert list(b['metrics/step'][:]) == [50, 100, 150, 200], b['metrics/step'][:]"
+
+# Another number of ranks: allowed, and said in one line.
+mpi 1 --steps 260 "${common[@]}" --out keep --resume > ranks.log 2>&1
+check "resume 2-rank checkpoint on 1 rank" test $? -eq 0
+check "one line says shards and streams are re-derived" test "$(grep -c 'written by 2 ranks .* this run has 1 .* re-derived' ranks.log)" -eq 1
+check "layout after resuming on 1 rank" $PY "$HERE/check_layout.py" keep --steps 260 --world 1
+
+# expect_resume_error PATTERN ARGS...: exit 1 with PATTERN printed once.
+expect_resume_error() {
+  local pattern=$1; shift
+  TIMEOUT=60 mpi 2 --steps 300 --out bad "$@" > out.txt 2> err.txt
+  local got=$?
+  if [ "$got" -eq 1 ] && [ "$(grep -c -F -- "$pattern" err.txt)" -eq 1 ]; then ok; else
+    bad "resume $*: exit $got, stderr: $(head -c 500 err.txt)"; fi
+}
+expect_resume_error "/generator/dense1/kernel has shape [100, 128], but the options need [100, 64]" \
+  --resume full2/checkpoint.h5 --g-hidden 64
+expect_resume_error "/generator/dense1/kernel has shape [100, 128], but the options need [20, 128]" \
+  --resume full2/checkpoint.h5 --noise-dim 20
+expect_resume_error "--resume nothere.h5: cannot read: No such file or directory" --resume nothere.h5
+head -c 100000 full2/checkpoint.h5 > truncated.h5
+expect_resume_error "truncated.h5" --resume truncated.h5
+cp full2/checkpoint.h5 nan.h5 && $PY -c "
+import h5py, numpy as np
+with h5py.File('nan.h5', 'r+') as f: f['discriminator/dense1/kernel'][3, 5] = np.nan"
+expect_resume_error "nan.h5: the discriminator's weights or Adam moments contain NaN or infinity" --resume nan.h5
+cp full2/checkpoint.h5 v99.h5 && $PY -c "
+import h5py
+with h5py.File('v99.h5', 'r+') as f: f.attrs['format_version'] = 99"
+expect_resume_error "v99.h5: checkpoint format version 99; this gan_train" --resume v99.h5
+cp full2/history.h5 nothdf.h5 && $PY -c "open('junk.h5', 'wb').write(b'not hdf5 at all' * 100)"
+expect_resume_error "junk.h5: not an HDF5 file" --resume junk.h5
+expect_resume_error "nothdf.h5: no format_version attribute: not a gan_train checkpoint" --resume nothdf.h5
+cp full2/checkpoint.h5 perm.h5 && $PY -c "
+import h5py
+with h5py.File('perm.h5', 'r+') as f: f['state/orders'][0, 0] = 100000"
+expect_resume_error "perm.h5: /state/orders row 0 is not a permutation of its shard" --resume perm.h5
+summary
