@@ -18,5 +18,6 @@ echo "== ASan + UBSan build"
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=Debug -DGAN_WERROR=ON -DGAN_SANITIZE=ON
 cmake --build build-sanitize -j "$jobs"
 # Sanitizer options and the suppressions of Open MPI's own leaks: tests/CMakeLists.txt.
-ctest --test-dir build-sanitize --output-on-failure
+# The "system" tests (a Slurm cluster) check orchestration, not memory: Release only.
+ctest --test-dir build-sanitize --output-on-failure --label-exclude system
 echo "== all tests passed (Release and ASan+UBSan)"
