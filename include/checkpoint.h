@@ -10,6 +10,13 @@
  *   /state/ranks  (W, 5) int64: per rank: noise rng, data rng, cursor, epoch, shard size
  *   /state/orders (W, max shard) int32: per rank: the current epoch's order (-1 padded)
  *   root attributes: format_version, step, every option, world_size, global_batch, data, ...
+ *
+ * The first 512 bytes are an HDF5 user block (HDF5 and h5py skip it) holding a
+ * text header that `head -c 512` shows:
+ *   gan_train checkpoint / format 1 / hdf5 bytes N / crc32 XXXXXXXX
+ * The reader checks the size and the crc32 of the HDF5 bytes before HDF5 parses
+ * them: a truncated or corrupt file gets a clear error, and never reaches
+ * libhdf5's parser (which is not hardened against malformed files).
  */
 #ifndef GAN_CHECKPOINT_H
 #define GAN_CHECKPOINT_H
@@ -20,6 +27,8 @@
 #include "train.h"
 
 #define CHECKPOINT_FORMAT_VERSION 1
+#define CHECKPOINT_HEADER_BYTES 512
+#define CHECKPOINT_MAGIC "gan_train checkpoint\n"
 
 /*
  * Write the model, optimizer and per-rank state at `step` to DIR/checkpoint.h5:
@@ -45,5 +54,9 @@ typedef struct {
  * may be partly overwritten (the caller exits).
  */
 int checkpoint_read(const char *path, gan *m, checkpoint_info *info, err_buf *err);
+
+/* The same from the file's bytes in memory; `name` is used in messages. */
+int checkpoint_read_image(const void *bytes, size_t len, const char *name, gan *m, checkpoint_info *info,
+                          err_buf *err);
 
 #endif

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <zlib.h>
 
 #include "h5util.h"
 
@@ -131,8 +132,23 @@ static int write_file_synced(const char *path, const void *buf, size_t len, err_
     return 0;
 }
 
+/* Fill the user block: a text header with the format and a crc32 of the HDF5 bytes. */
+static void stamp_header(unsigned char *image, size_t len)
+{
+    char header[CHECKPOINT_HEADER_BYTES] = {0};
+    uLong crc = crc32(0L, Z_NULL, 0);
+    for (size_t off = CHECKPOINT_HEADER_BYTES; off < len;) {
+        uInt chunk = len - off > (1u << 30) ? (1u << 30) : (uInt)(len - off);
+        crc = crc32(crc, image + off, chunk);
+        off += chunk;
+    }
+    snprintf(header, sizeof header, "%sformat %d\nhdf5 bytes %zu\ncrc32 %08lx\n", CHECKPOINT_MAGIC,
+             CHECKPOINT_FORMAT_VERSION, len - CHECKPOINT_HEADER_BYTES, (unsigned long)crc);
+    memcpy(image, header, CHECKPOINT_HEADER_BYTES);
+}
+
 /* The whole checkpoint as an HDF5 file image in memory (HDF5's core driver). */
-static void *build_image(const gan *m, long long step, const run_state *rs, const run_facts *run,
+static unsigned char *build_image(const gan *m, long long step, const run_state *rs, const run_facts *run,
                          size_t *len, err_buf *err)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -143,22 +159,25 @@ static void *build_image(const gan *m, long long step, const run_state *rs, cons
         h5_fail(err, "checkpoint.h5", "cannot create the checkpoint in memory");
         return NULL;
     }
-    void *image = NULL;
+    unsigned char *image = NULL;
     int ok = write_network(file, "generator", &m->g) == 0 && write_network(file, "discriminator", &m->d) == 0 &&
              write_state(file, rs) == 0 && h5_attr_int(file, "format_version", CHECKPOINT_FORMAT_VERSION) == 0 &&
              h5_attr_int(file, "step", step) == 0 && h5_write_run_attrs(file, run) == 0 &&
              H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0;
+    /* The header goes in front of the HDF5 image: HDF5 looks for its superblock at
+     * 0, 512, 1024, ... and treats what comes before it as a user block. */
     ssize_t size = ok ? H5Fget_file_image(file, NULL, 0) : -1;
     if (size > 0) {
-        image = xmalloc((size_t)size);
-        if (H5Fget_file_image(file, image, (size_t)size) != size) {
+        image = xmalloc(CHECKPOINT_HEADER_BYTES + (size_t)size);
+        if (H5Fget_file_image(file, image + CHECKPOINT_HEADER_BYTES, (size_t)size) != size) {
             free(image);
             image = NULL;
         }
     }
     if (!image) h5_fail(err, "checkpoint.h5", "building the checkpoint in memory");
     H5Fclose(file);
-    *len = (size_t)size;
+    *len = CHECKPOINT_HEADER_BYTES + (size_t)size;
+    if (image) stamp_header(image, *len);
     return image;
 }
 
@@ -173,7 +192,7 @@ int checkpoint_write(const char *dir, const gan *m, long long step, const run_st
      * disk error (ENOSPC, EIO, EDQUOT) is ours to report, and nothing is left
      * half-open inside the HDF5 library when the disk fails. */
     size_t len = 0;
-    void *image = build_image(m, step, rs, run, &len, err);
+    unsigned char *image = build_image(m, step, rs, run, &len, err);
     if (!image) return -1;
     int rc = write_file_synced(tmp_path, image, len, err);
     free(image);
@@ -255,36 +274,100 @@ static int read_state(hid_t file, const char *path, checkpoint_info *info, err_b
     return 0;
 }
 
-int checkpoint_read(const char *path, gan *m, checkpoint_info *info, err_buf *err)
+/* Check the header in the user block against the bytes after it (see checkpoint.h). */
+static int verify_header(const unsigned char *bytes, size_t len, const char *name, err_buf *err)
+{
+    static const char hdf5_signature[8] = {'\211', 'H', 'D', 'F', '\r', '\n', '\032', '\n'};
+    const size_t magic_len = strlen(CHECKPOINT_MAGIC);
+    if (len < CHECKPOINT_HEADER_BYTES || memcmp(bytes, CHECKPOINT_MAGIC, magic_len) != 0) {
+        if (len >= 8 && memcmp(bytes, hdf5_signature, 8) == 0)
+            return err_set(err, "%s: an HDF5 file without gan_train's checkpoint header: not a gan_train "
+                                "checkpoint", name);
+        if (len > 0 && len < CHECKPOINT_HEADER_BYTES && memcmp(bytes, CHECKPOINT_MAGIC, len < magic_len ? len : magic_len) == 0)
+            return err_set(err, "%s: truncated: %zu bytes, not even a checkpoint header", name, len);
+        return err_set(err, "%s: not a gan_train checkpoint (no checkpoint header)", name);
+    }
+    char header[CHECKPOINT_HEADER_BYTES + 1];
+    memcpy(header, bytes, CHECKPOINT_HEADER_BYTES);
+    header[CHECKPOINT_HEADER_BYTES] = '\0';
+    int version = -1;
+    unsigned long long payload = 0;
+    unsigned long crc = 0;
+    const char *p = header + magic_len;
+    if (sscanf(p, "format %d\nhdf5 bytes %llu\ncrc32 %lx\n", &version, &payload, &crc) != 3)
+        return err_set(err, "%s: damaged checkpoint header", name);
+    if (version != CHECKPOINT_FORMAT_VERSION)
+        return err_set(err, "%s: checkpoint format version %d; this gan_train (%s) reads version %d", name, version,
+                       GAN_VERSION, CHECKPOINT_FORMAT_VERSION);
+    if (payload != len - CHECKPOINT_HEADER_BYTES)
+        return err_set(err, "%s: truncated or padded: its header says %llu bytes of HDF5 data, the file has %zu",
+                       name, payload, len - CHECKPOINT_HEADER_BYTES);
+    uLong got = crc32(0L, Z_NULL, 0);
+    for (size_t off = CHECKPOINT_HEADER_BYTES; off < len;) { /* zlib takes uInt lengths */
+        uInt chunk = len - off > (1u << 30) ? (1u << 30) : (uInt)(len - off);
+        got = crc32(got, bytes + off, chunk);
+        off += chunk;
+    }
+    if (got != crc)
+        return err_set(err, "%s: checksum mismatch (crc32 %08lx, header says %08lx): the file is corrupt, or was "
+                            "modified after gan_train wrote it (jobs/restamp_checkpoint.py re-seals an edited one)",
+                       name, (unsigned long)got, crc);
+    return 0;
+}
+
+int checkpoint_read_image(const void *bytes, size_t len, const char *name, gan *m, checkpoint_info *info,
+                          err_buf *err)
 {
     memset(info, 0, sizeof *info);
-    if (access(path, R_OK) != 0) return err_set(err, "--resume %s: cannot read: %s", path, strerror(errno));
-    if (H5Fis_hdf5(path) <= 0) {
-        H5Eclear2(H5E_DEFAULT);
-        return err_set(err, "--resume %s: not an HDF5 file (truncated or corrupt?)", path);
-    }
-    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
-    if (file < 0) return h5_fail(err, path, "cannot open checkpoint");
+    if (verify_header(bytes, len, name, err)) return -1;
+    /* HDF5 only ever parses bytes whose checksum matched: a corrupt file is refused above. */
+    hid_t file = H5LTopen_file_image((unsigned char *)bytes + CHECKPOINT_HEADER_BYTES, len - CHECKPOINT_HEADER_BYTES,
+                                     H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE);
+    if (file < 0) return h5_fail(err, name, "cannot open checkpoint");
     int rc = -1;
     long long version = -1, world = 0, n_images = 0;
-    if (h5_read_attr_int(file, "format_version", &version)) {
-        err_set(err, "%s: no format_version attribute: not a gan_train checkpoint", path);
-    } else if (version != CHECKPOINT_FORMAT_VERSION) {
-        err_set(err, "%s: checkpoint format version %lld; this gan_train (%s) reads version %d", path, version,
-                GAN_VERSION, CHECKPOINT_FORMAT_VERSION);
+    if (h5_read_attr_int(file, "format_version", &version) || version != CHECKPOINT_FORMAT_VERSION) {
+        err_set(err, "%s: format_version attribute %lld disagrees with the header's %d", name, version,
+                CHECKPOINT_FORMAT_VERSION);
     } else if (h5_read_attr_int(file, "step", &info->step) || info->step < 0 ||
                h5_read_attr_int(file, "world_size", &world) || world < 1 || world > (1 << 24) ||
                h5_read_attr_int(file, "n_images", &n_images) || h5_read_attr_int(file, "seed", &info->seed)) {
-        err_set(err, "%s: missing or invalid step, world_size, n_images or seed attribute", path);
+        err_set(err, "%s: missing or invalid step, world_size, n_images or seed attribute", name);
     } else {
         info->world_size = (int)world;
         info->n_images = (int)n_images;
-        if (read_network(file, path, "generator", &m->g, err) == 0 &&
-            read_network(file, path, "discriminator", &m->d, err) == 0 && read_state(file, path, info, err) == 0)
+        if (read_network(file, name, "generator", &m->g, err) == 0 &&
+            read_network(file, name, "discriminator", &m->d, err) == 0 && read_state(file, name, info, err) == 0)
             rc = 0;
     }
     H5Fclose(file);
     H5Eclear2(H5E_DEFAULT);
     if (rc) run_state_free(&info->state);
+    return rc;
+}
+
+int checkpoint_read(const char *path, gan *m, checkpoint_info *info, err_buf *err)
+{
+    memset(info, 0, sizeof *info);
+    FILE *f = fopen(path, "rb");
+    if (!f) return err_set(err, "--resume %s: cannot read: %s", path, strerror(errno));
+    unsigned char *bytes = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) { /* read it all: the checksum is checked before HDF5 sees a byte */
+        if (len == cap) {
+            cap = cap ? 2 * cap : (4u << 20);
+            unsigned char *grown = realloc(bytes, cap);
+            if (!grown) FATAL("out of memory reading %s", path);
+            bytes = grown;
+        }
+        size_t n = fread(bytes + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    int rc = failed ? err_set(err, "--resume %s: read error", path)
+                    : checkpoint_read_image(bytes, len, path, m, info, err);
+    free(bytes);
     return rc;
 }

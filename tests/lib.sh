@@ -1,7 +1,7 @@
 # lib.sh: shared helpers of the shell tests. Source it; then use expect/pass counts.
 # Usage in a test: source lib.sh "$@"  (args: path to gan_train, path to mpirun)
 set -u
-GAN=${1:?usage: test.sh path/to/gan_train [mpirun]}
+GAN=$(realpath "${1:?usage: test.sh path/to/gan_train [mpirun]}")
 MPIRUN=${2:-mpirun}
 PY=/usr/bin/python3
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)

@@ -59,21 +59,35 @@ expect_resume_error "/generator/dense1/kernel has shape [100, 128], but the opti
 expect_resume_error "/generator/dense1/kernel has shape [100, 128], but the options need [20, 128]" \
   --resume full2/checkpoint.h5 --noise-dim 20
 expect_resume_error "--resume nothere.h5: cannot read: No such file or directory" --resume nothere.h5
+RESTAMP="$PY $HERE/../jobs/restamp_checkpoint.py"
 head -c 100000 full2/checkpoint.h5 > truncated.h5
-expect_resume_error "truncated.h5" --resume truncated.h5
+expect_resume_error "truncated.h5: truncated or padded: its header says 2603088 bytes of HDF5 data, the file has 99488" \
+  --resume truncated.h5
+head -c 300 full2/checkpoint.h5 > stub.h5
+expect_resume_error "stub.h5: truncated: 300 bytes, not even a checkpoint header" --resume stub.h5
+cp full2/checkpoint.h5 flipped.h5 && printf '\x5a' | dd of=flipped.h5 bs=1 seek=1500000 conv=notrunc status=none
+expect_resume_error "flipped.h5: checksum mismatch" --resume flipped.h5
+# Edited on purpose with h5py, then re-sealed: the content checks must catch these.
 cp full2/checkpoint.h5 nan.h5 && $PY -c "
 import h5py, numpy as np
-with h5py.File('nan.h5', 'r+') as f: f['discriminator/dense1/kernel'][3, 5] = np.nan"
+with h5py.File('nan.h5', 'r+') as f: f['discriminator/dense1/kernel'][3, 5] = np.nan" && $RESTAMP nan.h5 > /dev/null
 expect_resume_error "nan.h5: the discriminator's weights or Adam moments contain NaN or infinity" --resume nan.h5
-cp full2/checkpoint.h5 v99.h5 && $PY -c "
+cp full2/checkpoint.h5 v2.h5 && $RESTAMP v2.h5 --format 2 > /dev/null
+expect_resume_error "v2.h5: checkpoint format version 2; this gan_train" --resume v2.h5
+cp full2/checkpoint.h5 attr99.h5 && $PY -c "
 import h5py
-with h5py.File('v99.h5', 'r+') as f: f.attrs['format_version'] = 99"
-expect_resume_error "v99.h5: checkpoint format version 99; this gan_train" --resume v99.h5
-cp full2/history.h5 nothdf.h5 && $PY -c "open('junk.h5', 'wb').write(b'not hdf5 at all' * 100)"
-expect_resume_error "junk.h5: not an HDF5 file" --resume junk.h5
-expect_resume_error "nothdf.h5: no format_version attribute: not a gan_train checkpoint" --resume nothdf.h5
+with h5py.File('attr99.h5', 'r+') as f: f.attrs['format_version'] = 99" && $RESTAMP attr99.h5 > /dev/null
+expect_resume_error "attr99.h5: format_version attribute 99 disagrees with the header's 1" --resume attr99.h5
 cp full2/checkpoint.h5 perm.h5 && $PY -c "
 import h5py
-with h5py.File('perm.h5', 'r+') as f: f['state/orders'][0, 0] = 100000"
+with h5py.File('perm.h5', 'r+') as f: f['state/orders'][0, 0] = 100000" && $RESTAMP perm.h5 > /dev/null
 expect_resume_error "perm.h5: /state/orders row 0 is not a permutation of its shard" --resume perm.h5
+$PY -c "open('junk.h5', 'wb').write(b'not hdf5 at all' * 100)"
+expect_resume_error "junk.h5: not a gan_train checkpoint (no checkpoint header)" --resume junk.h5
+expect_resume_error "full2/history.h5: an HDF5 file without gan_train's checkpoint header" --resume full2/history.h5
+cp full2/checkpoint.h5 edited.h5 && $PY -c "
+import h5py
+with h5py.File('edited.h5', 'r+') as f: f['generator/dense1/bias'][0] = 0.5" && $RESTAMP edited.h5 > /dev/null
+check "an edited and re-sealed checkpoint resumes" \
+  bash -c "timeout 120 '$MPIRUN' --oversubscribe -n 2 '$GAN' --steps 210 --out edited_run --resume edited.h5 > /dev/null 2>&1"
 summary
