@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Install the Debian packages gan_train needs, if any are missing.
 #   jobs/install_deps.sh          build and run: MPI, HDF5, OpenBLAS, zlib, CMake
-#   jobs/install_deps.sh --test   also what the tests use: h5py, NumPy
+#   jobs/install_deps.sh --test   also what the tests use: h5py, NumPy, clang for libFuzzer
+# (the Slurm test installs Slurm and munge itself, keeping their services from starting)
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-dev libopenblas-dev zlib1g-dev)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(python3-h5py python3-numpy python3-matplotlib)
+  pkgs+=(python3-h5py python3-numpy python3-matplotlib clang libclang-rt-14-dev)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

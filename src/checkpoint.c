@@ -321,8 +321,12 @@ int checkpoint_read_image(const void *bytes, size_t len, const char *name, gan *
     memset(info, 0, sizeof *info);
     if (verify_header(bytes, len, name, err)) return -1;
     /* HDF5 only ever parses bytes whose checksum matched: a corrupt file is refused above. */
-    hid_t file = H5LTopen_file_image((unsigned char *)bytes + CHECKPOINT_HEADER_BYTES, len - CHECKPOINT_HEADER_BYTES,
-                                     H5LT_FILE_IMAGE_DONT_COPY | H5LT_FILE_IMAGE_DONT_RELEASE);
+    /* Open the HDF5 bytes in memory (the core driver copies them once). */
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_core(fapl, 1 << 20, 0);
+    H5Pset_file_image(fapl, (unsigned char *)bytes + CHECKPOINT_HEADER_BYTES, len - CHECKPOINT_HEADER_BYTES);
+    hid_t file = H5Fopen("checkpoint image", H5F_ACC_RDONLY, fapl); /* a name only: nothing is read from disk */
+    H5Pclose(fapl);
     if (file < 0) return h5_fail(err, name, "cannot open checkpoint");
     int rc = -1;
     long long version = -1, world = 0, n_images = 0;

@@ -20,4 +20,8 @@ cmake --build build-sanitize -j "$jobs"
 # Sanitizer options and the suppressions of Open MPI's own leaks: tests/CMakeLists.txt.
 # The "system" tests (a Slurm cluster) check orchestration, not memory: Release only.
 ctest --test-dir build-sanitize --output-on-failure --label-exclude system
-echo "== all tests passed (Release and ASan+UBSan)"
+echo "== libFuzzer: replay the corpus, then fuzz each reader briefly"
+cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGAN_FUZZ=ON
+cmake --build build-fuzz -j "$jobs"
+ctest --test-dir build-fuzz --output-on-failure --verbose | grep -E "replaying|stat::number_of_executed|Passed|Failed"
+echo "== all tests passed (Release, ASan+UBSan, fuzz)"

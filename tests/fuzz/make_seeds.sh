@@ -4,7 +4,7 @@
 # written by gan_train itself on 1 and 2 ranks.
 #   tests/fuzz/make_seeds.sh build/gan_train
 set -euo pipefail
-GAN=$1
+GAN=$(realpath "$1")
 cd "$(dirname "$0")"
 /usr/bin/python3 - <<'PY'
 import gzip, struct
