@@ -139,6 +139,38 @@ static void format_duration(char *buf, size_t len, double s)
     else snprintf(buf, len, "%lds", t);
 }
 
+/* Collective: "N ranks on M hosts: a (4), b (4)" for the start-up log (rank 0's copy). */
+static void describe_hosts(char *out, size_t len, int world)
+{
+    char name[MPI_MAX_PROCESSOR_NAME] = {0};
+    int name_len = 0;
+    MPI_CHECK(MPI_Get_processor_name(name, &name_len));
+    char *all = rank0() ? xcalloc((size_t)world, MPI_MAX_PROCESSOR_NAME) : NULL;
+    MPI_CHECK(MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0,
+                         MPI_COMM_WORLD));
+    if (!all) return;
+    /* Count ranks per host, hosts in order of first appearance. */
+    int hosts = 0;
+    size_t n = 0;
+    out[0] = '\0';
+    for (int r = 0; r < world; r++) {
+        const char *h = all + (size_t)r * MPI_MAX_PROCESSOR_NAME;
+        int seen = 0, count = 0;
+        for (int q = 0; q < r && !seen; q++) seen = strcmp(h, all + (size_t)q * MPI_MAX_PROCESSOR_NAME) == 0;
+        if (seen) continue;
+        for (int q = r; q < world; q++) count += strcmp(h, all + (size_t)q * MPI_MAX_PROCESSOR_NAME) == 0;
+        if (n < len) n += (size_t)snprintf(out + n, len - n, "%s%s (%d)", hosts ? ", " : "", h, count);
+        hosts++;
+    }
+    char summary[64];
+    snprintf(summary, sizeof summary, " on %d host%s: ", hosts, hosts > 1 ? "s" : "");
+    if (strlen(summary) + strlen(out) < len) {
+        memmove(out + strlen(summary), out, strlen(out) + 1);
+        memcpy(out, summary, strlen(summary));
+    }
+    free(all);
+}
+
 /* Rank 0: G on the fixed noise (no dropout), mapped to [0, 1], appended to history. */
 static int write_samples(history *h, const gan *m, const float *noise, int n, float *hidden,
                          float *images, long long step, err_buf *err)
@@ -265,9 +297,11 @@ int main(int argc, char **argv)
     const int total_images = img.total;
     idx_free(&img);
 
+    char hosts[1024];
+    describe_hosts(hosts, sizeof hosts, world);
     if (rank == 0) {
-        printf("gan_train %s: %d rank%s, OpenBLAS %s core, %d thread%s per rank\n", GAN_VERSION,
-               world, world > 1 ? "s" : "", openblas_get_corename(), openblas_get_num_threads(),
+        printf("gan_train %s: %d rank%s%s; OpenBLAS %s core, %d thread%s per rank\n", GAN_VERSION, world,
+               world > 1 ? "s" : "", hosts, openblas_get_corename(), openblas_get_num_threads(),
                openblas_get_num_threads() > 1 ? "s" : "");
         printf("data: %s: %d of %d images have label %d (%dx%d); %d-%d per rank\n", cfg.data, run.n_images,
                total_images, cfg.digit, run.image_rows, run.image_cols, run.n_images / world,
