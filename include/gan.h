@@ -8,10 +8,12 @@
  *   D: x (B,X) -> dense -> LeakyReLU -> dense -> logit (B)
  *
  * One iteration, as train.c drives it:
- *   gan_generator_forward      sample z and dropout, G's forward (kept for the G step)
- *   gan_discriminator_backward D's forward on [real; fake] and its gradients
+ *   gan_generator_forward          sample z and dropout, G's forward (kept for the G step)
+ *   gan_discriminator_forward      D's forward on [real; fake]
+ *   gan_discriminator_backward     D's loss and gradients
  *   (allreduce D's grads, Adam step on D)
- *   gan_generator_backward     D's forward on fake with the UPDATED D, gradients into G
+ *   gan_discriminator_forward_fake D's forward on fake with the UPDATED D
+ *   gan_generator_backward         G's loss, backprop through D to G's gradients
  *   (allreduce G's grads, Adam step on G)
  * Gradients are batch means; averaging them over ranks gives the global mean.
  */
@@ -74,13 +76,19 @@ void gan_generator_forward(gan *m, rng_t *rng);
 /* G's forward again on the current z and dropout mask (tests, gradient checks). */
 void gan_generator_forward_fixed(gan *m);
 
-/* D step: D's forward on [real; fake], its loss, and D's gradients added
- * into m->d.grads (zero them first). Fills st->d_loss, d_real, d_fake. */
+/* D step, forward: D on the stacked (2B, X) batch of real and fake rows. */
+void gan_discriminator_forward(gan *m);
+
+/* D step, backward (after gan_discriminator_forward): D's loss, and D's
+ * gradients added into m->d.grads (zero them first). Fills st->d_loss, d_real, d_fake. */
 void gan_discriminator_backward(gan *m, gan_stats *st);
 
-/* G step: D's forward on the fake rows (run it after D's update), G's
- * non-saturating loss, and G's gradients added into m->g.grads. D's parameter
- * gradients are not computed. Fills st->g_loss. */
+/* G step, forward: D on the fake rows only; run it after D's update. */
+void gan_discriminator_forward_fake(gan *m);
+
+/* G step, backward (after gan_discriminator_forward_fake): G's non-saturating
+ * loss, backpropagated through D to its input only (D's parameter gradients
+ * are not computed), and G's gradients added into m->g.grads. Fills st->g_loss. */
 void gan_generator_backward(gan *m, gan_stats *st);
 
 /* Inference (no dropout): images (n, X) in [-1, 1] from z (n, Z); hidden is (n, Hg) scratch. */

@@ -36,6 +36,9 @@ void shard_free(data_shard *s);
 /* The next B images as rows (B, X) scaled to [-1, 1]; wraps into new epochs. */
 void shard_next_batch(data_shard *s, float *rows, int B);
 
+/* Where a step's time goes, accumulated by trainer_step (MPI_Wtime, seconds). */
+enum { PHASE_DATA, PHASE_FORWARD, PHASE_BACKWARD, PHASE_ALLREDUCE, PHASE_ADAM, PHASE_COUNT };
+
 typedef struct {
     gan model;
     data_shard shard;
@@ -45,6 +48,7 @@ typedef struct {
     long long step;      /* iterations completed */
     int stop_requested;  /* set on this rank (e.g. by a signal handler) to stop */
     int stopping;        /* 1 once every rank knows that some rank asked to stop */
+    double phase_seconds[PHASE_COUNT]; /* time per phase since trainer_init */
     gan_stats sum;       /* summed per-step stats since the last trainer_take_stats */
     long long sum_steps;
 } trainer;

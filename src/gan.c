@@ -80,11 +80,20 @@ static void discriminator_forward(gan *m, int first, int rows)
     dense_forward(m->d_logit + first, act, m->d.w2, m->d.b2, rows, (int)Hd, 1);
 }
 
+void gan_discriminator_forward(gan *m)
+{
+    discriminator_forward(m, 0, 2 * m->B);
+}
+
+void gan_discriminator_forward_fake(gan *m)
+{
+    discriminator_forward(m, m->B, m->B);
+}
+
 void gan_discriminator_backward(gan *m, gan_stats *st)
 {
     const gan_hparams *hp = &m->hp;
     const int B = m->B, X = hp->image_size, Hd = hp->d_hidden;
-    discriminator_forward(m, 0, 2 * B);
 
     /* Loss = mean CE(real, t_real)·w_real + mean CE(fake, 0). */
     const float t_real = hp->smooth_by_scale ? 1.0f : 1.0f - hp->smoothing;
@@ -112,7 +121,6 @@ void gan_generator_backward(gan *m, gan_stats *st)
 {
     const gan_hparams *hp = &m->hp;
     const int B = m->B, X = hp->image_size, Hd = hp->d_hidden, Hg = hp->g_hidden;
-    discriminator_forward(m, B, B);
 
     /* Non-saturating loss: mean CE(D(G(z)), 1), times (1-s) in the tutorial's style. */
     const float w = hp->smooth_by_scale ? 1.0f - hp->smoothing : 1.0f;

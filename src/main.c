@@ -16,6 +16,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "blas.h"
 #include "checkpoint.h"
 #include "common.h"
 #include "config.h"
@@ -249,6 +250,7 @@ static int resume_trainer(trainer *t, const gan_config *cfg, int n_images, err_b
 
 int main(int argc, char **argv)
 {
+    blas_ensure_fast_kernels(argv); /* may re-execute this program: before MPI starts */
     MPI_Init(&argc, &argv);
     MPI_Comm_set_errhandler(MPI_COMM_WORLD, MPI_ERRORS_RETURN);
     int rank, world;
@@ -271,8 +273,7 @@ int main(int argc, char **argv)
     install_signal_handlers();
     h5_init();
 
-    /* One BLAS thread per rank: ranks already fill the cores. */
-    if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
+    blas_set_threads(); /* one per rank: the ranks already fill the cores */
 
     idx_images img = {0};
     if (load_images(&cfg, &img, &err)) return finish(EXIT_RUNTIME, &err);
@@ -300,9 +301,9 @@ int main(int argc, char **argv)
     char hosts[1024];
     describe_hosts(hosts, sizeof hosts, world);
     if (rank == 0) {
-        printf("gan_train %s: %d rank%s%s; OpenBLAS %s core, %d thread%s per rank\n", GAN_VERSION, world,
-               world > 1 ? "s" : "", hosts, openblas_get_corename(), openblas_get_num_threads(),
-               openblas_get_num_threads() > 1 ? "s" : "");
+        printf("gan_train %s: %d rank%s%s; OpenBLAS %s kernels%s, %d thread%s per rank\n", GAN_VERSION, world,
+               world > 1 ? "s" : "", hosts, openblas_get_corename(), blas_choice_note(),
+               openblas_get_num_threads(), openblas_get_num_threads() > 1 ? "s" : "");
         printf("data: %s: %d of %d images have label %d (%dx%d); %d-%d per rank\n", cfg.data, run.n_images,
                total_images, cfg.digit, run.image_rows, run.image_cols, run.n_images / world,
                (run.n_images + world - 1) / world);

@@ -84,25 +84,47 @@ void trainer_free(trainer *t)
     shard_free(&t->shard);
 }
 
+/* Add the time since *mark to phase, and move the mark. */
+static inline void lap(trainer *t, int phase, double *mark)
+{
+    double now = MPI_Wtime();
+    t->phase_seconds[phase] += now - *mark;
+    *mark = now;
+}
+
 void trainer_step(trainer *t)
 {
     gan *m = &t->model;
     gan_stats st;
+    double mark = MPI_Wtime();
 
     shard_next_batch(&t->shard, gan_real_rows(m), m->B);
-    gan_generator_forward(m, &t->rng);
+    lap(t, PHASE_DATA, &mark);
 
+    /* D step */
+    gan_generator_forward(m, &t->rng);
+    gan_discriminator_forward(m);
+    lap(t, PHASE_FORWARD, &mark);
     mlp_zero_grads(&m->d);
     gan_discriminator_backward(m, &st);
+    lap(t, PHASE_BACKWARD, &mark);
     m->d.grads[m->d.n_params] = t->stop_requested ? 1.0f : 0.0f; /* the spare float */
     allreduce_mean(m->d.grads, m->d.n_params + 1, t->comm, t->world);
     t->stopping = m->d.grads[m->d.n_params] > 0.0f;
+    lap(t, PHASE_ALLREDUCE, &mark);
     mlp_adam_step(&m->d, &m->hp.adam);
+    lap(t, PHASE_ADAM, &mark);
 
+    /* G step, reusing G's forward pass from the D step */
+    gan_discriminator_forward_fake(m);
+    lap(t, PHASE_FORWARD, &mark);
     mlp_zero_grads(&m->g);
     gan_generator_backward(m, &st);
+    lap(t, PHASE_BACKWARD, &mark);
     allreduce_mean(m->g.grads, m->g.n_params, t->comm, t->world);
+    lap(t, PHASE_ALLREDUCE, &mark);
     mlp_adam_step(&m->g, &m->hp.adam);
+    lap(t, PHASE_ADAM, &mark);
 
     t->sum.d_loss += st.d_loss;
     t->sum.g_loss += st.g_loss;

@@ -64,6 +64,10 @@ OMPI_COMM_WORLD_SIZE=4 timeout -k 5 60 "$GAN" --steps 1 --out o > out.txt 2> err
 check "singleton trap detected (exit $?): $(head -c 300 err.txt)" \
   bash -c "grep -q 'the launcher started 4 tasks but MPI reports a world of 1 rank' err.txt"
 
+# A user's OPENBLAS_CORETYPE is never overridden, and the kernels are named at start.
+OPENBLAS_CORETYPE=Prescott TIMEOUT=60 mpi 1 --steps 2 --out kern > out.txt 2>&1
+check "OPENBLAS_CORETYPE=Prescott is respected: $(head -1 out.txt)" grep -q "OpenBLAS Prescott kernels" out.txt
+
 # --help and --version succeed and print once.
 TIMEOUT=60 mpi 2 --help > help.txt 2>&1
 check "--help exits 0" test $? -eq 0

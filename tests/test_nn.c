@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "blas.h"
 #include "check.h"
 #include "gan.h"
 #include "mlp.h"
@@ -184,6 +185,7 @@ static void test_init(void)
 static double d_loss_at(gan *m)
 {
     gan_stats st;
+    gan_discriminator_forward(m);
     gan_discriminator_backward(m, &st);
     return st.d_loss;
 }
@@ -192,6 +194,7 @@ static double g_loss_at(gan *m)
 {
     gan_stats st;
     gan_generator_forward_fixed(m);
+    gan_discriminator_forward_fake(m);
     gan_generator_backward(m, &st);
     return st.g_loss;
 }
@@ -238,6 +241,7 @@ static void test_gan_steps(int smooth_by_scale)
 
     /* The D loss by hand for one configuration: mean CE(real) + mean CE(fake). */
     gan_stats st;
+    gan_discriminator_forward(&m);
     gan_discriminator_backward(&m, &st);
     double want = 0.0, t = smooth_by_scale ? 1.0 : 0.9, w = smooth_by_scale ? 0.9 : 1.0;
     for (int i = 0; i < m.B; i++) {
@@ -248,8 +252,22 @@ static void test_gan_steps(int smooth_by_scale)
     gan_free(&m);
 }
 
+/* The kernel choice: upgrade only what is slower than the CPU allows. */
+static void test_blas_choice(void)
+{
+    const char *c;
+    CHECK((c = blas_better_coretype("Prescott", 1, 1)) && strcmp(c, "SkylakeX") == 0, "AVX-512 CPU, generic kernels");
+    CHECK((c = blas_better_coretype("Haswell", 1, 1)) && strcmp(c, "SkylakeX") == 0, "AVX-512 CPU, AVX2 kernels");
+    CHECK(blas_better_coretype("Cooperlake", 1, 1) == NULL, "AVX-512 kernels are kept");
+    CHECK(blas_better_coretype("SkylakeX", 1, 1) == NULL, "SkylakeX is kept");
+    CHECK((c = blas_better_coretype("Sandybridge", 0, 1)) && strcmp(c, "Haswell") == 0, "AVX2 CPU, AVX kernels");
+    CHECK(blas_better_coretype("Zen", 0, 1) == NULL, "Zen kernels on an AVX2 CPU are kept");
+    CHECK(blas_better_coretype("Prescott", 0, 0) == NULL, "an old CPU keeps what it has");
+}
+
 int main(void)
 {
+    test_blas_choice();
     test_dense();
     test_elementwise();
     test_bce();
