@@ -4,7 +4,7 @@
 #   jobs/install_deps.sh --test   also what the tests use: h5py, NumPy, clang for libFuzzer
 # (the Slurm test installs Slurm and munge itself, keeping their services from starting)
 set -euo pipefail
-pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-dev libopenblas-dev zlib1g-dev)
+pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-dev libopenblas-dev zlib1g-dev libpng-dev)
 if [ "${1:-}" = "--test" ]; then
   pkgs+=(python3-h5py python3-numpy python3-matplotlib clang libclang-rt-14-dev)
 fi

@@ -23,6 +23,7 @@
 #include "h5util.h"
 #include "history.h"
 #include "idx.h"
+#include "png_grid.h"
 #include "train.h"
 
 static int rank0(void)
@@ -172,13 +173,23 @@ static void describe_hosts(char *out, size_t len, int world)
     free(all);
 }
 
-/* Rank 0: G on the fixed noise (no dropout), mapped to [0, 1], appended to history. */
+/* Rank 0: G on the fixed noise (no dropout), mapped to [0, 1], appended to history
+ * and drawn as OUT/samples/step_STEP.png, linked as OUT/samples/latest.png. */
 static int write_samples(history *h, const gan *m, const float *noise, int n, float *hidden,
-                         float *images, long long step, err_buf *err)
+                         float *images, long long step, const char *out, const run_facts *run, err_buf *err)
 {
     generator_infer(&m->g, m->hp.leaky_alpha, noise, n, hidden, images);
     for (size_t i = 0; i < (size_t)n * m->hp.image_size; i++) images[i] = 0.5f * (images[i] + 1.0f);
-    return history_append_samples(h, step, images, err);
+    if (history_append_samples(h, step, images, err)) return -1;
+    char png[PATH_LEN + 64], latest[PATH_LEN + 64], tmp[PATH_LEN + 64];
+    snprintf(png, sizeof png, "%s/samples/step_%08lld.png", out, step);
+    snprintf(latest, sizeof latest, "%s/samples/latest.png", out);
+    snprintf(tmp, sizeof tmp, "%s/samples/.latest.png.tmp", out);
+    if (png_write_grid(png, images, n, run->image_rows, run->image_cols, 2, err)) return -1;
+    unlink(tmp);
+    if (link(png, tmp) != 0 || rename(tmp, latest) != 0)
+        return err_set(err, "cannot update %s: %s", latest, strerror(errno));
+    return 0;
 }
 
 /* ---- preemption --------------------------------------------------------------------- */
@@ -328,7 +339,10 @@ int main(int argc, char **argv)
         rng_t r = rng_make((uint64_t)cfg.seed, RNG_STREAM_SAMPLES);
         for (int i = 0; i < cfg.n_samples * hp.noise_dim; i++) noise[i] = 2.0f * rng_uniform(&r) - 1.0f;
         int found = 0;
+        char samples_dir[PATH_LEN + 16];
+        snprintf(samples_dir, sizeof samples_dir, "%s/samples", cfg.out);
         rc = make_dirs(cfg.out, &err);
+        if (rc == 0) rc = make_dirs(samples_dir, &err);
         if (rc == 0 && cfg.resume[0]) rc = history_reopen(&hist, cfg.out, t.step, cfg.n_samples, hp.noise_dim, &run, &found, &err);
         if (rc == 0 && !found)
             rc = history_create(&hist, cfg.out, noise, cfg.n_samples, hp.noise_dim, &run, &err);
@@ -376,7 +390,8 @@ int main(int argc, char **argv)
                 last_time = now, last_step = step;
             }
             if (rc == 0 && do_samples)
-                rc = write_samples(&hist, &t.model, noise, cfg.n_samples, hidden, images, step, &err);
+                rc = write_samples(&hist, &t.model, noise, cfg.n_samples, hidden, images, step, cfg.out, &run,
+                                   &err);
             if (rc == 0 && do_checkpoint)
                 rc = checkpoint_write(cfg.out, &t.model, step, &state, &run, cfg.keep_checkpoints, &err);
             run_state_free(&state);

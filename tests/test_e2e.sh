@@ -14,6 +14,39 @@ check "global batch printed" grep -q "batch 64 per rank, global 128" run2.log
 check "progress lines" grep -q "step 300/300  d_loss" run2.log
 check "layout of the 2-rank run" $PY "$HERE/check_layout.py" run2 --steps 300 --world 2
 check "no temporary checkpoint left" test ! -e run2/.checkpoint.h5.tmp
+check "a PNG grid per sample interval" test -f run2/samples/step_00000100.png -a -f run2/samples/step_00000300.png
+check "latest.png is the last grid" cmp run2/samples/latest.png run2/samples/step_00000300.png
+check "the PNG is an 8x8 grid of 56-pixel cells, matching /samples/images" $PY - <<'PY'
+import struct, zlib
+import h5py, numpy as np
+data = open("run2/samples/latest.png", "rb").read()
+assert data[:8] == b"\x89PNG\r\n\x1a\n"
+w, h, depth, color = struct.unpack(">IIBB", data[16:26])
+assert (w, h, depth, color) == (466, 466, 8, 0), (w, h, depth, color)
+# decode (no interlace, filter bytes per row) and compare one cell with the history
+raw, pos = b"", 8
+while pos < len(data):
+    n, kind = struct.unpack(">I4s", data[pos:pos + 8]); pos += 8
+    if kind == b"IDAT": raw += data[pos:pos + n]
+    pos += n + 4
+rows, prev, px = zlib.decompress(raw), bytearray(w), []
+for y in range(h):
+    f, line = rows[y * (w + 1)], bytearray(rows[y * (w + 1) + 1:(y + 1) * (w + 1)])
+    for x in range(w):
+        a = line[x - 1] if x else 0; b = prev[x]; c = prev[x - 1] if x else 0
+        if f == 1: line[x] = (line[x] + a) & 255
+        elif f == 2: line[x] = (line[x] + b) & 255
+        elif f == 3: line[x] = (line[x] + (a + b) // 2) & 255
+        elif f == 4:
+            p = a + b - c; pa, pb, pc = abs(p - a), abs(p - b), abs(p - c)
+            line[x] = (line[x] + (a if pa <= pb and pa <= pc else b if pb <= pc else c)) & 255
+    px.append(bytes(line)); prev = line
+img = np.frombuffer(b"".join(px), np.uint8).reshape(h, w)
+cell = img[2:2 + 56:2, 2:2 + 56:2].astype(float) / 255          # sample 0, un-zoomed
+hist = h5py.File("run2/history.h5", "r", libver="latest", swmr=True)["samples/images"][-1, 0]
+assert np.abs(cell - hist).max() <= 0.5 / 255 + 1e-6, np.abs(cell - hist).max()
+assert img.std() > 10, "a flat picture"
+PY
 
 # Determinism: the same seed and rank count give the same bytes.
 mpi 2 --steps 120 --log-every 40 --out det > /dev/null 2>&1 && mv det det_first &&

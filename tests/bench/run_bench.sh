@@ -1,0 +1,46 @@
+#!/usr/bin/env bash
+# The benchmark, in one command from a clean clone (about 5 minutes on 2 cores):
+#   bash tests/bench/run_bench.sh
+# Installs what is missing (python3-torch for the PyTorch reference), builds Release, runs
+# gan_bench and torch_reference.py under three kernel settings, and writes the table to
+# tests/bench/RESULTS.md (which the README quotes). Raw RESULT lines go to results.log.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+bash jobs/install_deps.sh --test
+if ! /usr/bin/python3 -c "import torch" 2> /dev/null; then
+  sudo=""; [ "$(id -u)" -eq 0 ] || sudo=sudo
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y --no-install-recommends python3-torch
+fi
+cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null
+cmake --build build -j "$(nproc)" --target gan_bench > /dev/null
+[ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+log=tests/bench/results.log
+: > "$log"
+bench=build/gan_bench
+mpirun_args=(--oversubscribe --bind-to core)
+
+# Kernel settings: "generic" forces OpenBLAS's SSE3 kernels on both (what Debian's 0.3.21
+# falls back to on CPUs it does not know), "skylakex" forces AVX-512 on both, "as-run" sets
+# nothing (gan_train then picks fast kernels itself; PyTorch takes what OpenBLAS detects).
+for setting in generic skylakex as-run; do
+  case $setting in
+    generic) env=(OPENBLAS_CORETYPE=Prescott) ;;
+    skylakex) env=(OPENBLAS_CORETYPE=SkylakeX) ;;
+    as-run) env=() ;;
+  esac
+  echo "== $setting" >&2
+  env "${env[@]}" $bench --sgemm | sed "s/^RESULT /RESULT setting=$setting /" >> "$log"
+  for n in 1 2; do
+    for b in 1 64 256; do
+      env "${env[@]}" mpirun "${mpirun_args[@]}" -n $n $bench --batch $b \
+        | sed "s/^RESULT /RESULT setting=$setting /" >> "$log"
+    done
+  done
+  for b in 1 64 256; do
+    env "${env[@]}" OMP_NUM_THREADS=1 /usr/bin/python3 tests/bench/torch_reference.py --batch $b \
+      | sed "s/^RESULT /RESULT setting=$setting /" >> "$log"
+  done
+done
+mpirun "${mpirun_args[@]}" -n 2 $bench --allreduce | sed "s/^RESULT /RESULT setting=as-run /" >> "$log"
+/usr/bin/python3 tests/bench/summarise.py "$log" > tests/bench/RESULTS.md
+cat tests/bench/RESULTS.md
