@@ -55,6 +55,9 @@ typedef struct {
  */
 int checkpoint_read(const char *path, gan *m, checkpoint_info *info, err_buf *err);
 
+/* The model sizes a checkpoint was written with (to allocate a gan for it). */
+int checkpoint_read_config(const char *path, gan_hparams *hp, int *rows, int *cols, err_buf *err);
+
 /* The same from the file's bytes in memory; `name` is used in messages. */
 int checkpoint_read_image(const void *bytes, size_t len, const char *name, gan *m, checkpoint_info *info,
                           err_buf *err);

@@ -375,3 +375,56 @@ int checkpoint_read(const char *path, gan *m, checkpoint_info *info, err_buf *er
     free(bytes);
     return rc;
 }
+
+int checkpoint_read_config(const char *path, gan_hparams *hp, int *rows, int *cols, err_buf *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return err_set(err, "%s: cannot read: %s", path, strerror(errno));
+    unsigned char *bytes = NULL;
+    size_t len = 0, cap = 0;
+    for (;;) {
+        if (len == cap) {
+            cap = cap ? 2 * cap : (4u << 20);
+            unsigned char *grown = realloc(bytes, cap);
+            if (!grown) FATAL("out of memory reading %s", path);
+            bytes = grown;
+        }
+        size_t n = fread(bytes + len, 1, cap - len, f);
+        len += n;
+        if (n == 0) break;
+    }
+    fclose(f);
+    int rc = verify_header(bytes, len, path, err);
+    hid_t file = -1;
+    if (rc == 0) {
+        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+        H5Pset_fapl_core(fapl, 1 << 20, 0);
+        H5Pset_file_image(fapl, bytes + CHECKPOINT_HEADER_BYTES, len - CHECKPOINT_HEADER_BYTES);
+        file = H5Fopen("checkpoint image", H5F_ACC_RDONLY, fapl);
+        H5Pclose(fapl);
+        if (file < 0) rc = h5_fail(err, path, "cannot open checkpoint");
+    }
+    free(bytes);
+    if (rc) return -1;
+    long long z = 0, hg = 0, hd = 0, r = 0, c = 0;
+    double alpha = 0;
+    hid_t attr = H5Aexists(file, "leaky_alpha") > 0 ? H5Aopen(file, "leaky_alpha", H5P_DEFAULT) : -1;
+    if (attr >= 0) {
+        if (H5Aread(attr, H5T_NATIVE_DOUBLE, &alpha) < 0) alpha = -1;
+        H5Aclose(attr);
+    }
+    if (h5_read_attr_int(file, "noise_dim", &z) || h5_read_attr_int(file, "g_hidden", &hg) ||
+        h5_read_attr_int(file, "d_hidden", &hd) || h5_read_attr_int(file, "image_rows", &r) ||
+        h5_read_attr_int(file, "image_cols", &c) || attr < 0 || z < 1 || hg < 1 || hd < 1 || r < 1 || c < 1 ||
+        z > 65536 || hg > 65536 || hd > 65536 || r > 4096 || c > 4096 || alpha < 0 || alpha > 1) {
+        rc = err_set(err, "%s: missing or invalid model-size attributes", path);
+    } else {
+        memset(hp, 0, sizeof *hp);
+        hp->noise_dim = (int)z, hp->g_hidden = (int)hg, hp->d_hidden = (int)hd;
+        hp->image_size = (int)(r * c), hp->leaky_alpha = (float)alpha;
+        *rows = (int)r, *cols = (int)c;
+    }
+    H5Fclose(file);
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+}
