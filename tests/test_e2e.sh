@@ -48,6 +48,64 @@ assert np.abs(cell - hist).max() <= 0.5 / 255 + 1e-6, np.abs(cell - hist).max()
 assert img.std() > 10, "a flat picture"
 PY
 
+# The plotting script on a real run's output.
+$PY "$HERE/../jobs/plot_history.py" run2/history.h5 > plots.txt 2>&1
+check "plot_history.py writes its PNGs ($(tail -1 plots.txt))" test -f run2/plots/losses.png -a -f run2/plots/discriminator.png -a -f run2/plots/samples.png
+check "the plots are pictures, not blanks" $PY -c "
+import matplotlib.image as im
+for n in ('losses', 'discriminator', 'samples'):
+    a = im.imread(f'run2/plots/{n}.png'); assert a.shape[0] > 100 and a.std() > 0.05, (n, a.shape, a.std())"
+
+# gan_sample from the checkpoint alone.
+SAMPLE=$(dirname "$GAN")/gan_sample
+"$SAMPLE" --checkpoint run2/checkpoint.h5 -n 10 --seed 5 --out s.h5 > /dev/null && "$SAMPLE" --checkpoint run2/checkpoint.h5 -n 10 --out s.png > /dev/null
+check "gan_sample writes HDF5 and PNG" test -s s.h5 -a -s s.png
+check "gan_sample's images are G(noise) from the checkpoint" $PY - <<'PY'
+import h5py, numpy as np
+s, c = h5py.File("s.h5", "r"), h5py.File("run2/checkpoint.h5", "r")
+z, img = s["noise"][()], s["images"][()]
+assert img.shape == (10, 28, 28) and z.shape == (10, 100) and s.attrs["step"] == 300
+h = z @ c["generator/dense1/kernel"][()] + c["generator/dense1/bias"][()]
+h = np.where(h > 0, h, c.attrs["leaky_alpha"] * h)
+want = (np.tanh(h @ c["generator/dense2/kernel"][()] + c["generator/dense2/bias"][()]) + 1) / 2
+assert np.abs(want.reshape(10, 28, 28) - img).max() < 1e-5
+PY
+"$SAMPLE" --checkpoint nothere.h5 --out x.png > /dev/null 2> err.txt
+check "gan_sample: clear error for a missing checkpoint" grep -q "nothere.h5: cannot read" err.txt
+
+# Live monitoring: h5py reads history.h5 while mpirun writes it (SWMR).
+mpi 2 --steps 3000 --batch-size 16 --log-every 50 --sample-every 500 --out live > live.log 2>&1 &
+job=$!
+$PY - > live.txt 2>&1 <<'PY'
+import time
+import h5py
+deadline, f = time.time() + 60, None
+while f is None and time.time() < deadline:
+    try:
+        f = h5py.File("live/history.h5", "r", libver="latest", swmr=True)
+    except OSError:
+        time.sleep(0.05)
+seen = []
+d = f["metrics/step"]
+while time.time() < deadline:
+    d.refresh()
+    if d.shape[0]:
+        seen.append(int(d[d.shape[0] - 1]))
+    if seen and seen[-1] == 3000:
+        break
+    time.sleep(0.02)
+f.close()
+distinct = sorted(set(seen))
+print(f"live reader saw {len(distinct)} distinct last steps, from {distinct[0]} to {distinct[-1]}")
+assert seen == sorted(seen), "steps went backwards"
+assert len(distinct) >= 5 and distinct[-1] == 3000, distinct
+PY
+reader=$?
+wait $job; status=$?
+check "live reader saw the step count rise: $(tail -1 live.txt)" test $reader -eq 0
+check "the run being read finished cleanly" test $status -eq 0
+check "and its files are intact" $PY "$HERE/check_layout.py" live --steps 3000 --world 2
+
 # Determinism: the same seed and rank count give the same bytes.
 mpi 2 --steps 120 --log-every 40 --out det > /dev/null 2>&1 && mv det det_first &&
   mpi 2 --steps 120 --log-every 40 --out det > /dev/null 2>&1
