@@ -56,21 +56,30 @@ void blas_ensure_fast_kernels(char **argv)
 {
     const char *detected = getenv(REEXEC_MARK);
     if (detected) { /* we are the re-executed process */
-        snprintf(note, sizeof note, " (gan_train chose it: OpenBLAS detected %s on this AVX%s CPU)", detected,
-                 cpu_has_avx512() ? "-512" : "2");
+        if (strcmp(detected, "-") != 0)
+            snprintf(note, sizeof note, " (gan_train chose it: OpenBLAS detected %s on this AVX%s CPU)", detected,
+                     cpu_has_avx512() ? "-512" : "2");
         unsetenv(REEXEC_MARK);
         return;
     }
-    if (getenv("OPENBLAS_CORETYPE")) return; /* the user's choice */
-    const char *better = blas_better_coretype(openblas_get_corename(), cpu_has_avx512(), cpu_has_avx2_fma());
-    if (!better) return;
-    setenv(REEXEC_MARK, openblas_get_corename(), 1);
-    setenv("OPENBLAS_CORETYPE", better, 1);
+    /* Threads: OpenBLAS starts its thread pool when it loads, sized to the machine. With
+     * one rank per core those idle threads compete with the other ranks, and
+     * openblas_set_num_threads(1) afterwards does not remove them: ask before it loads. */
+    int want_threads = !getenv("OPENBLAS_NUM_THREADS");
+    const char *better = getenv("OPENBLAS_CORETYPE") /* the user's choice */
+                             ? NULL
+                             : blas_better_coretype(openblas_get_corename(), cpu_has_avx512(), cpu_has_avx2_fma());
+    if (!want_threads && !better) return;
+    if (want_threads) setenv("OPENBLAS_NUM_THREADS", "1", 1);
+    if (better) setenv("OPENBLAS_CORETYPE", better, 1);
+    setenv(REEXEC_MARK, better ? openblas_get_corename() : "-", 1);
     execv("/proc/self/exe", argv);
-    /* exec failed (no /proc?): carry on with the slower kernels, and say so */
+    /* exec failed (no /proc?): carry on, and say what to set */
     unsetenv(REEXEC_MARK);
-    unsetenv("OPENBLAS_CORETYPE");
-    snprintf(note, sizeof note, " (slow: set OPENBLAS_CORETYPE=%s for this CPU)", better);
+    if (better) {
+        unsetenv("OPENBLAS_CORETYPE");
+        snprintf(note, sizeof note, " (slow: set OPENBLAS_CORETYPE=%s for this CPU)", better);
+    }
 }
 
 const char *blas_choice_note(void)
@@ -80,5 +89,5 @@ const char *blas_choice_note(void)
 
 void blas_set_threads(void)
 {
-    if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1);
+    if (!getenv("OPENBLAS_NUM_THREADS")) openblas_set_num_threads(1); /* only if the re-exec failed */
 }
