@@ -6,7 +6,7 @@
 set -euo pipefail
 pkgs=(build-essential cmake pkg-config libopenmpi-dev openmpi-bin libhdf5-dev libopenblas-dev zlib1g-dev libpng-dev)
 if [ "${1:-}" = "--test" ]; then
-  pkgs+=(python3-h5py python3-numpy python3-matplotlib clang libclang-rt-14-dev)
+  pkgs+=(python3-h5py python3-numpy python3-matplotlib clang libclang-rt-14-dev iproute2)
 fi
 missing=()
 for p in "${pkgs[@]}"; do

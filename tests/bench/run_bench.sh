@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The benchmark, in one command from a clean clone (about 5 minutes on 2 cores):
+# The benchmark, in one command from a clean clone (about 3 minutes on 2 cores):
 #   bash tests/bench/run_bench.sh
 # Installs what is missing (python3-torch for the PyTorch reference), builds Release, runs
 # gan_bench and torch_reference.py under three kernel settings, and writes the table to
@@ -42,5 +42,10 @@ for setting in generic skylakex as-run; do
   done
 done
 mpirun "${mpirun_args[@]}" -n 2 $bench --allreduce | sed "s/^RESULT /RESULT setting=as-run /" >> "$log"
+# Emulated nodes (network namespaces, root only) with links capped at 1 Gbit/s.
+if [ "$(id -u)" -eq 0 ] && command -v ip > /dev/null; then
+  echo "== 2 and 4 emulated nodes, 1 Gbit/s links" >&2
+  bash tests/netns/measure_rate_limited.sh build 1gbit >> "$log" || echo "rate-limited runs failed" >&2
+fi
 /usr/bin/python3 tests/bench/summarise.py "$log" > tests/bench/RESULTS.md
 cat tests/bench/RESULTS.md
