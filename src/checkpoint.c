@@ -315,18 +315,53 @@ static int verify_header(const unsigned char *bytes, size_t len, const char *nam
     return 0;
 }
 
+/* Read all of PATH into *bytes (malloc'd): the checksum is checked before HDF5 sees a byte. */
+static int read_whole_file(const char *path, unsigned char **bytes, size_t *len, err_buf *err)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) return err_set(err, "%s: cannot read: %s", path, strerror(errno));
+    size_t cap = 0;
+    *bytes = NULL;
+    *len = 0;
+    for (;;) {
+        if (*len == cap) {
+            cap = cap ? 2 * cap : (4u << 20);
+            unsigned char *grown = realloc(*bytes, cap);
+            if (!grown) FATAL("out of memory reading %s", path);
+            *bytes = grown;
+        }
+        size_t n = fread(*bytes + *len, 1, cap - *len, f);
+        *len += n;
+        if (n == 0) break;
+    }
+    int failed = ferror(f);
+    fclose(f);
+    if (failed) {
+        free(*bytes);
+        *bytes = NULL;
+        return err_set(err, "%s: read error", path);
+    }
+    return 0;
+}
+
+/* Open the HDF5 bytes after the header in memory (the core driver copies them once). */
+static hid_t open_image(const unsigned char *bytes, size_t len)
+{
+    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+    H5Pset_fapl_core(fapl, 1 << 20, 0);
+    H5Pset_file_image(fapl, (void *)(bytes + CHECKPOINT_HEADER_BYTES), len - CHECKPOINT_HEADER_BYTES);
+    hid_t file = H5Fopen("checkpoint image", H5F_ACC_RDONLY, fapl); /* a name only: nothing is read from disk */
+    H5Pclose(fapl);
+    return file;
+}
+
 int checkpoint_read_image(const void *bytes, size_t len, const char *name, gan *m, checkpoint_info *info,
                           err_buf *err)
 {
     memset(info, 0, sizeof *info);
     if (verify_header(bytes, len, name, err)) return -1;
     /* HDF5 only ever parses bytes whose checksum matched: a corrupt file is refused above. */
-    /* Open the HDF5 bytes in memory (the core driver copies them once). */
-    hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-    H5Pset_fapl_core(fapl, 1 << 20, 0);
-    H5Pset_file_image(fapl, (unsigned char *)bytes + CHECKPOINT_HEADER_BYTES, len - CHECKPOINT_HEADER_BYTES);
-    hid_t file = H5Fopen("checkpoint image", H5F_ACC_RDONLY, fapl); /* a name only: nothing is read from disk */
-    H5Pclose(fapl);
+    hid_t file = open_image(bytes, len);
     if (file < 0) return h5_fail(err, name, "cannot open checkpoint");
     int rc = -1;
     long long version = -1, world = 0, n_images = 0;
@@ -353,59 +388,27 @@ int checkpoint_read_image(const void *bytes, size_t len, const char *name, gan *
 int checkpoint_read(const char *path, gan *m, checkpoint_info *info, err_buf *err)
 {
     memset(info, 0, sizeof *info);
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(err, "--resume %s: cannot read: %s", path, strerror(errno));
-    unsigned char *bytes = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) { /* read it all: the checksum is checked before HDF5 sees a byte */
-        if (len == cap) {
-            cap = cap ? 2 * cap : (4u << 20);
-            unsigned char *grown = realloc(bytes, cap);
-            if (!grown) FATAL("out of memory reading %s", path);
-            bytes = grown;
-        }
-        size_t n = fread(bytes + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) break;
+    unsigned char *bytes;
+    size_t len;
+    if (read_whole_file(path, &bytes, &len, err)) {
+        err_buf detail = *err;
+        return err_set(err, "--resume %s", detail.msg);
     }
-    int failed = ferror(f);
-    fclose(f);
-    int rc = failed ? err_set(err, "--resume %s: read error", path)
-                    : checkpoint_read_image(bytes, len, path, m, info, err);
+    int rc = checkpoint_read_image(bytes, len, path, m, info, err);
     free(bytes);
     return rc;
 }
 
 int checkpoint_read_config(const char *path, gan_hparams *hp, int *rows, int *cols, err_buf *err)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) return err_set(err, "%s: cannot read: %s", path, strerror(errno));
-    unsigned char *bytes = NULL;
-    size_t len = 0, cap = 0;
-    for (;;) {
-        if (len == cap) {
-            cap = cap ? 2 * cap : (4u << 20);
-            unsigned char *grown = realloc(bytes, cap);
-            if (!grown) FATAL("out of memory reading %s", path);
-            bytes = grown;
-        }
-        size_t n = fread(bytes + len, 1, cap - len, f);
-        len += n;
-        if (n == 0) break;
-    }
-    fclose(f);
+    unsigned char *bytes;
+    size_t len;
+    if (read_whole_file(path, &bytes, &len, err)) return -1;
     int rc = verify_header(bytes, len, path, err);
-    hid_t file = -1;
-    if (rc == 0) {
-        hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
-        H5Pset_fapl_core(fapl, 1 << 20, 0);
-        H5Pset_file_image(fapl, bytes + CHECKPOINT_HEADER_BYTES, len - CHECKPOINT_HEADER_BYTES);
-        file = H5Fopen("checkpoint image", H5F_ACC_RDONLY, fapl);
-        H5Pclose(fapl);
-        if (file < 0) rc = h5_fail(err, path, "cannot open checkpoint");
-    }
+    hid_t file = rc == 0 ? open_image(bytes, len) : -1;
     free(bytes);
     if (rc) return -1;
+    if (file < 0) return h5_fail(err, path, "cannot open checkpoint");
     long long z = 0, hg = 0, hd = 0, r = 0, c = 0;
     double alpha = 0;
     hid_t attr = H5Aexists(file, "leaky_alpha") > 0 ? H5Aopen(file, "leaky_alpha", H5P_DEFAULT) : -1;
