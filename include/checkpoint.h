@@ -7,6 +7,7 @@
  *   /discriminator/dense1/{kernel (X,Hd), bias (Hd)} /discriminator/dense2/{kernel (Hd,1), bias (1)}
  *   /optimizer/{generator,discriminator}/{m, v}: Adam moments, flat, in slab order
  *     (dense1 kernel, dense1 bias, dense2 kernel, dense2 bias); attribute `step` = Adam's t
+ *   /ema/generator/...: the moving average of G's weights, same layout (with --ema-decay)
  *   /state/ranks  (W, 5) int64: per rank: noise rng, data rng, cursor, epoch, shard size
  *   /state/orders (W, max shard) int32: per rank: the current epoch's order (-1 padded)
  *   root attributes: format_version, step, every option, world_size, global_batch, data, ...
@@ -37,7 +38,7 @@
  * checkpoint intact. With keep > 0, also link it as DIR/checkpoint_STEP.h5 and
  * delete all but the newest `keep` of those. Returns 0, or -1 with a message.
  */
-int checkpoint_write(const char *dir, const gan *m, long long step, const run_state *rs,
+int checkpoint_write(const char *dir, const gan *m, const float *ema, long long step, const run_state *rs,
                      const run_facts *run, int keep, err_buf *err);
 
 /* What a checkpoint says about the run that wrote it. */
@@ -45,6 +46,7 @@ typedef struct {
     long long step, seed;
     int world_size, n_images;
     run_state state; /* owned; free with run_state_free */
+    float *ema;      /* G's moving-average parameters in slab order, or NULL; owned (free) */
 } checkpoint_info;
 
 /*

@@ -49,6 +49,8 @@ typedef struct {
     int stop_requested;  /* set on this rank (e.g. by a signal handler) to stop */
     int stopping;        /* 1 once every rank knows that some rank asked to stop */
     double phase_seconds[PHASE_COUNT]; /* time per phase since trainer_init */
+    float *ema;          /* (G's n_params) moving average of G's parameters, or NULL; owned */
+    float ema_decay;
     gan_stats sum;       /* summed per-step stats since the last trainer_take_stats */
     long long sum_steps;
 } trainer;
@@ -60,6 +62,10 @@ typedef struct {
 void trainer_init(trainer *t, const gan_hparams *hp, int batch, const uint8_t *all_images,
                   int n_images, uint64_t seed, MPI_Comm comm);
 void trainer_free(trainer *t);
+
+/* Keep an exponential moving average of G's parameters (decay in (0, 1)), updated
+ * after each of G's Adam steps and starting from G's current parameters. */
+void trainer_enable_ema(trainer *t, float decay);
 
 /*
  * One iteration: D step then G step, each with one gradient allreduce. A stop

@@ -30,16 +30,24 @@ static void network_tensors(const mlp *net, tensor t[4])
     t[3] = (tensor){"dense2/bias", 1, {out, 0}, in * hid + hid + hid * out};
 }
 
-static int write_network(hid_t file, const char *name, const mlp *net)
+/* The four tensors of `params` (laid out like net's slab) under /PREFIX/. */
+static int write_tensors(hid_t file, const char *prefix, const mlp *net, const float *params)
 {
     char path[128];
     tensor t[4];
     network_tensors(net, t);
     int rc = 0;
     for (int i = 0; i < 4; i++) {
-        snprintf(path, sizeof path, "/%s/%s", name, t[i].name);
-        rc |= h5_write_floats(file, path, t[i].rank, t[i].dims, net->params + t[i].offset);
+        snprintf(path, sizeof path, "/%s/%s", prefix, t[i].name);
+        rc |= h5_write_floats(file, path, t[i].rank, t[i].dims, params + t[i].offset);
     }
+    return rc;
+}
+
+static int write_network(hid_t file, const char *name, const mlp *net)
+{
+    char path[128];
+    int rc = write_tensors(file, name, net, net->params);
     const hsize_t flat[1] = {(hsize_t)net->n_params};
     snprintf(path, sizeof path, "/optimizer/%s/m", name), rc |= h5_write_floats(file, path, 1, flat, net->m);
     snprintf(path, sizeof path, "/optimizer/%s/v", name), rc |= h5_write_floats(file, path, 1, flat, net->v);
@@ -148,8 +156,8 @@ static void stamp_header(unsigned char *image, size_t len)
 }
 
 /* The whole checkpoint as an HDF5 file image in memory (HDF5's core driver). */
-static unsigned char *build_image(const gan *m, long long step, const run_state *rs, const run_facts *run,
-                         size_t *len, err_buf *err)
+static unsigned char *build_image(const gan *m, const float *ema, long long step, const run_state *rs,
+                                  const run_facts *run, size_t *len, err_buf *err)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fapl_core(fapl, 1 << 20, 0); /* grow by 1 MiB, never touch the disk */
@@ -161,6 +169,7 @@ static unsigned char *build_image(const gan *m, long long step, const run_state 
     }
     unsigned char *image = NULL;
     int ok = write_network(file, "generator", &m->g) == 0 && write_network(file, "discriminator", &m->d) == 0 &&
+             (!ema || write_tensors(file, "ema/generator", &m->g, ema) == 0) &&
              write_state(file, rs) == 0 && h5_attr_int(file, "format_version", CHECKPOINT_FORMAT_VERSION) == 0 &&
              h5_attr_int(file, "step", step) == 0 && h5_write_run_attrs(file, run) == 0 &&
              H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0;
@@ -181,7 +190,7 @@ static unsigned char *build_image(const gan *m, long long step, const run_state 
     return image;
 }
 
-int checkpoint_write(const char *dir, const gan *m, long long step, const run_state *rs,
+int checkpoint_write(const char *dir, const gan *m, const float *ema, long long step, const run_state *rs,
                      const run_facts *run, int keep, err_buf *err)
 {
     char final_path[PATH_LEN + 32], tmp_path[PATH_LEN + 32];
@@ -192,7 +201,7 @@ int checkpoint_write(const char *dir, const gan *m, long long step, const run_st
      * disk error (ENOSPC, EIO, EDQUOT) is ours to report, and nothing is left
      * half-open inside the HDF5 library when the disk fails. */
     size_t len = 0;
-    unsigned char *image = build_image(m, step, rs, run, &len, err);
+    unsigned char *image = build_image(m, ema, step, rs, run, &len, err);
     if (!image) return -1;
     int rc = write_file_synced(tmp_path, image, len, err);
     free(image);
@@ -241,6 +250,28 @@ static int read_network(hid_t file, const char *path, const char *name, mlp *net
     int rc = group >= 0 ? h5_read_attr_int(group, "step", &net->adam_t) : -1;
     if (group >= 0) H5Gclose(group);
     if (rc || net->adam_t < 0) return err_set(err, "%s: %s has no valid Adam step attribute", path, obj);
+    return 0;
+}
+
+/* The tensors under /ema/generator into a new slab, if the checkpoint has them. */
+static int read_ema(hid_t file, const char *path, const mlp *g, float **ema, err_buf *err)
+{
+    *ema = NULL;
+    if (H5LTpath_valid(file, "/ema/generator", 1) <= 0) {
+        H5Eclear2(H5E_DEFAULT);
+        return 0;
+    }
+    char obj[128];
+    tensor t[4];
+    network_tensors(g, t);
+    *ema = xmalloc(sizeof(float) * g->n_params);
+    for (int i = 0; i < 4; i++) {
+        snprintf(obj, sizeof obj, "/ema/generator/%s", t[i].name);
+        if (h5_read_exact(file, path, obj, t[i].rank, t[i].dims, H5T_NATIVE_FLOAT, *ema + t[i].offset, err))
+            return -1;
+    }
+    if (!all_finite(*ema, g->n_params))
+        return err_set(err, "%s: the generator's moving average contains NaN or infinity", path);
     return 0;
 }
 
@@ -376,12 +407,17 @@ int checkpoint_read_image(const void *bytes, size_t len, const char *name, gan *
         info->world_size = (int)world;
         info->n_images = (int)n_images;
         if (read_network(file, name, "generator", &m->g, err) == 0 &&
-            read_network(file, name, "discriminator", &m->d, err) == 0 && read_state(file, name, info, err) == 0)
+            read_network(file, name, "discriminator", &m->d, err) == 0 && read_state(file, name, info, err) == 0 &&
+            read_ema(file, name, &m->g, &info->ema, err) == 0)
             rc = 0;
     }
     H5Fclose(file);
     H5Eclear2(H5E_DEFAULT);
-    if (rc) run_state_free(&info->state);
+    if (rc) {
+        run_state_free(&info->state);
+        free(info->ema);
+        info->ema = NULL;
+    }
     return rc;
 }
 

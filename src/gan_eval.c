@@ -24,7 +24,8 @@
 
 static const char usage[] =
     "usage: gan_eval --checkpoint PATH | --samples FILE.h5  [-n N] [--seed S] [--digit D]\n"
-    "                [--classifier FILE] [--data IMAGES]\n"
+    "                [--classifier FILE] [--data IMAGES] [--raw]\n"
+    "         (a checkpoint's moving-average generator is used when it has one; --raw: the raw weights)\n"
     "       gan_eval --train-classifier [--classifier FILE] [--epochs E]\n";
 
 static int fail(const char *msg)
@@ -99,12 +100,13 @@ int main(int argc, char **argv)
 {
     const char *checkpoint = NULL, *samples = NULL, *classifier_path = GAN_DEFAULT_CLASSIFIER;
     const char *data = GAN_DEFAULT_DATA;
-    int n = 1000, digit = 0, epochs = 60, train = 0;
+    int n = 1000, digit = 0, epochs = 60, train = 0, raw = 0;
     unsigned long long seed = 0;
     for (int i = 1; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(usage, stdout), 0;
         if (!strcmp(a, "--train-classifier")) { train = 1; continue; }
+        if (!strcmp(a, "--raw")) { raw = 1; continue; }
         if (!v) return fprintf(stderr, "gan_eval: error: %s needs a value\n%s", a, usage), 2;
         if (!strcmp(a, "--checkpoint")) checkpoint = v;
         else if (!strcmp(a, "--samples")) samples = v;
@@ -153,6 +155,10 @@ int main(int argc, char **argv)
         checkpoint_info info;
         if (checkpoint_read(checkpoint, &m, &info, &err)) return fail(err.msg);
         run_state_free(&info.state);
+        const int use_ema = info.ema != NULL && !raw;
+        if (use_ema) memcpy(m.g.params, info.ema, sizeof(float) * m.g.n_params);
+        printf("gan_eval: generator weights: %s\n", use_ema ? "moving average (EMA)" : "raw");
+        free(info.ema);
         step = info.step;
         float *z = xmalloc(sizeof(float) * n * hp.noise_dim), *h = xmalloc(sizeof(float) * n * hp.g_hidden);
         images = xmalloc(sizeof(float) * n * X);

@@ -82,6 +82,10 @@ int main(int argc, char **argv)
     checkpoint_info info;
     if (checkpoint_read(checkpoint, &m, &info, &err)) return fail(1, err.msg);
     run_state_free(&info.state);
+    if (info.ema) { /* the moving average of G's weights generates better samples */
+        memcpy(m.g.params, info.ema, sizeof(float) * m.g.n_params);
+        free(info.ema);
+    }
 
     float *noise = xmalloc(sizeof(float) * n * hp.noise_dim), *hidden = xmalloc(sizeof(float) * n * hp.g_hidden);
     float *images = xmalloc(sizeof(float) * n * hp.image_size);

@@ -8,6 +8,7 @@
  */
 #include <cblas.h>
 #include <errno.h>
+#include <math.h>
 #include <mpi.h>
 #include <signal.h>
 #include <stdio.h>
@@ -24,6 +25,7 @@
 #include "history.h"
 #include "idx.h"
 #include "png_grid.h"
+#include "quality.h"
 #include "train.h"
 
 static int rank0(void)
@@ -192,6 +194,62 @@ static int write_samples(history *h, const gan *m, const float *noise, int n, fl
     return 0;
 }
 
+/* ---- quality score during training (rank 0) ------------------------------------------ */
+
+enum { EVAL_SAMPLES = 500 };
+
+typedef struct {
+    classifier clf;
+    float *real;   /* (n_real, X) the selected real images in [0, 1] */
+    int n_real;
+    float *noise, *hidden, *images; /* fixed eval noise (EVAL_SAMPLES, Z) and scratch */
+    quality floor; /* half of the real images against the other half */
+} evaluator;
+
+static int evaluator_init(evaluator *e, const gan_config *cfg, const idx_images *img, int noise_dim,
+                          int g_hidden, err_buf *err)
+{
+    memset(e, 0, sizeof *e);
+    const int X = img->rows * img->cols;
+    if (X != 784)
+        return err_set(err, "--eval-every: the classifier reads 28x28 images, these are %dx%d; use --eval-every 0",
+                       img->rows, img->cols);
+    if (classifier_load(&e->clf, cfg->classifier, err)) {
+        err_buf detail = *err;
+        return err_set(err, "--classifier %s (or --eval-every 0)", detail.msg);
+    }
+    e->n_real = img->n;
+    e->real = xmalloc(sizeof(float) * img->n * X);
+    for (size_t i = 0; i < (size_t)img->n * X; i++) e->real[i] = img->pixels[i] / 255.0f;
+    e->noise = xmalloc(sizeof(float) * EVAL_SAMPLES * noise_dim);
+    e->hidden = xmalloc(sizeof(float) * EVAL_SAMPLES * g_hidden);
+    e->images = xmalloc(sizeof(float) * EVAL_SAMPLES * X);
+    rng_t r = rng_make((uint64_t)cfg->seed, RNG_STREAM_SAMPLES + 1);
+    for (int i = 0; i < EVAL_SAMPLES * noise_dim; i++) e->noise[i] = 2.0f * rng_uniform(&r) - 1.0f;
+    const int half = img->n / 2;
+    e->floor = quality_score(&e->clf, cfg->digit, e->real, half, e->real + (size_t)half * X, img->n - half,
+                             e->real, img->n, X);
+    return 0;
+}
+
+/* Score G (its moving average when there is one) on the fixed eval noise. */
+static quality evaluate(evaluator *e, const trainer *t, int digit)
+{
+    mlp g = t->model.g; /* a view: same sizes, possibly the EMA's parameters */
+    if (t->ema) g.params = t->ema, g.w1 = t->ema, g.b1 = t->ema + (t->model.g.b1 - t->model.g.params),
+                g.w2 = t->ema + (t->model.g.w2 - t->model.g.params), g.b2 = t->ema + (t->model.g.b2 - t->model.g.params);
+    const int X = t->model.hp.image_size;
+    generator_infer(&g, t->model.hp.leaky_alpha, e->noise, EVAL_SAMPLES, e->hidden, e->images);
+    for (size_t i = 0; i < (size_t)EVAL_SAMPLES * X; i++) e->images[i] = 0.5f * (e->images[i] + 1.0f);
+    return quality_score(&e->clf, digit, e->images, EVAL_SAMPLES, e->real, e->n_real, e->real, e->n_real, X);
+}
+
+static void evaluator_free(evaluator *e)
+{
+    if (e->real) classifier_free(&e->clf);
+    free(e->real), free(e->noise), free(e->hidden), free(e->images);
+}
+
 /* ---- preemption --------------------------------------------------------------------- */
 
 static volatile sig_atomic_t stop_signal;
@@ -234,6 +292,15 @@ static int resume_trainer(trainer *t, const gan_config *cfg, int n_images, err_b
         MPI_CHECK(MPI_Bcast(nets[k]->v, (int)nets[k]->n_params, MPI_FLOAT, 0, MPI_COMM_WORLD));
         MPI_CHECK(MPI_Bcast(&nets[k]->adam_t, 1, MPI_LONG_LONG, 0, MPI_COMM_WORLD));
     }
+    /* The moving average continues if the checkpoint has one, else restarts from G. */
+    int has_ema = t->rank == 0 && info.ema != NULL;
+    MPI_CHECK(MPI_Bcast(&has_ema, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    if (t->ema && has_ema) {
+        if (t->rank == 0) memcpy(t->ema, info.ema, sizeof(float) * nets[0]->n_params);
+        MPI_CHECK(MPI_Bcast(t->ema, (int)nets[0]->n_params, MPI_FLOAT, 0, MPI_COMM_WORLD));
+    } else if (t->ema) {
+        memcpy(t->ema, nets[0]->params, sizeof(float) * nets[0]->n_params);
+    }
     long long facts[4] = {info.step, info.world_size, info.n_images, info.seed};
     MPI_CHECK(MPI_Bcast(facts, 4, MPI_LONG_LONG, 0, MPI_COMM_WORLD));
     t->step = facts[0];
@@ -253,6 +320,7 @@ static int resume_trainer(trainer *t, const gan_config *cfg, int n_images, err_b
                    "re-derived\n", cfg->resume, t->step, facts[1], facts[1] == 1 ? "" : "s", facts[3], facts[2],
                    t->world, cfg->seed, n_images);
         run_state_free(&info.state);
+        free(info.ema);
     }
     return 0;
 }
@@ -307,7 +375,15 @@ int main(int argc, char **argv)
     const run_facts run = {&cfg, world, (long long)cfg.batch_size * world, cfg.data, cfg.labels,
                            img.n, img.rows, img.cols};
     const int total_images = img.total;
+    evaluator eval = {0};
+    int eval_rc = rank == 0 && cfg.eval_every > 0
+                      ? evaluator_init(&eval, &cfg, &img, hp.noise_dim, hp.g_hidden, &err) : 0;
     idx_free(&img);
+    if (agree(eval_rc)) {
+        evaluator_free(&eval);
+        trainer_free(&t);
+        return finish(EXIT_RUNTIME, &err);
+    }
 
     char hosts[1024];
     describe_hosts(hosts, sizeof hosts, world);
@@ -323,6 +399,7 @@ int main(int argc, char **argv)
                hp.image_size, hp.d_hidden, t.model.d.n_params, cfg.batch_size, run.global_batch, cfg.steps);
         fflush(stdout);
     }
+    if (cfg.ema_decay > 0) trainer_enable_ema(&t, (float)cfg.ema_decay);
     if (cfg.resume[0] && resume_trainer(&t, &cfg, run.n_images, &err)) {
         trainer_free(&t);
         return finish(EXIT_RUNTIME, &err);
@@ -366,7 +443,8 @@ int main(int argc, char **argv)
         trainer_step(&t);
         const long long step = t.step;
         const int last = step == cfg.steps || t.stopping;
-        const int do_log = step % cfg.log_every == 0 || last;
+        const int do_eval = cfg.eval_every > 0 && (step % cfg.eval_every == 0 || last);
+        const int do_log = step % cfg.log_every == 0 || last || do_eval;
         const int do_samples = (cfg.sample_every > 0 && step % cfg.sample_every == 0) || last;
         const int do_checkpoint = (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last;
         if (!do_log && !do_samples && !do_checkpoint) continue;
@@ -385,15 +463,27 @@ int main(int argc, char **argv)
                        (int)snprintf(NULL, 0, "%d", cfg.steps), step, cfg.steps, mean.d_loss, mean.g_loss,
                        mean.d_real, mean.d_fake, rate, eta);
                 fflush(stdout);
-                history_row row = {step, {mean.d_loss, mean.g_loss, mean.d_real, mean.d_fake, rate, now - start}};
+                history_row row = {step, {mean.d_loss, mean.g_loss, mean.d_real, mean.d_fake, rate, now - start,
+                                          NAN, NAN, NAN, NAN, NAN}};
+                double eval_seconds = 0;
+                if (do_eval) {
+                    quality q = evaluate(&eval, &t, cfg.digit);
+                    eval_seconds = MPI_Wtime() - now;
+                    double scores[5] = {q.frac_target, q.confidence, q.frechet, q.diversity, q.nn_ratio};
+                    memcpy(row.values + 6, scores, sizeof scores);
+                    printf("quality at step %lld%s: %.1f%% classified as %d, Frechet distance %.2f (real/real %.2f), "
+                           "diversity %.2f, nearest-neighbour ratio %.2f\n", step, t.ema ? " (EMA)" : "",
+                           100 * q.frac_target, cfg.digit, q.frechet, eval.floor.frechet, q.diversity, q.nn_ratio);
+                    fflush(stdout);
+                }
                 rc = history_append_metrics(&hist, &row, &err);
-                last_time = now, last_step = step;
+                last_time = now + eval_seconds, last_step = step; /* scoring is not training time */
             }
             if (rc == 0 && do_samples)
                 rc = write_samples(&hist, &t.model, noise, cfg.n_samples, hidden, images, step, cfg.out, &run,
                                    &err);
             if (rc == 0 && do_checkpoint)
-                rc = checkpoint_write(cfg.out, &t.model, step, &state, &run, cfg.keep_checkpoints, &err);
+                rc = checkpoint_write(cfg.out, &t.model, t.ema, step, &state, &run, cfg.keep_checkpoints, &err);
             run_state_free(&state);
         }
         rc = agree(rc);
@@ -418,6 +508,7 @@ int main(int argc, char **argv)
     free(noise);
     free(hidden);
     free(images);
+    evaluator_free(&eval);
     trainer_free(&t);
     return finish(status, status == EXIT_RUNTIME ? &err : NULL);
 }

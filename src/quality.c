@@ -142,13 +142,16 @@ quality quality_score(const classifier *c, int digit, const float *images, int n
     float *rprobs = xmalloc(sizeof(float) * n_ref * K), *rfeat = xmalloc(sizeof(float) * n_ref * D);
     classifier_apply(c, images, n, probs, feat);
     classifier_apply(c, reference, n_ref, rprobs, rfeat);
+    long hits = 0;
     for (int r = 0; r < n; r++) {
         const float *p = probs + (size_t)r * K;
         int best = 0;
         for (int k = 1; k < K; k++) best = p[k] > p[best] ? k : best;
-        q.frac_target += (best == digit) / (double)n;
-        q.confidence += p[digit] / (double)n;
+        hits += best == digit;
+        q.confidence += p[digit];
     }
+    q.frac_target = (double)hits / n; /* a count, so that "all of them" is exactly 1 */
+    q.confidence /= n;
     double *mu1 = xmalloc(sizeof(double) * D), *mu2 = xmalloc(sizeof(double) * D);
     double *s1 = xmalloc(sizeof(double) * D * D), *s2 = xmalloc(sizeof(double) * D * D);
     moments(feat, n, D, mu1, s1);

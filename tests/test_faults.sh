@@ -11,7 +11,7 @@ args=(--batch-size 16 --log-every 100 --sample-every 500 --checkpoint-every 500)
 # signals reach mpirun itself), with a watchdog that kills it after 300 s.
 start_run() {
   local n=$1; shift
-  "$MPIRUN" --oversubscribe -n "$n" "$GAN" "$@" > run.log 2>&1 &
+  "$MPIRUN" --oversubscribe -n "$n" "$GAN" --eval-every 0 "$@" > run.log 2>&1 &
   job=$!
   (sleep 300; kill -9 "$job" 2> /dev/null) > /dev/null 2>&1 &
   watchdog=$!

@@ -27,6 +27,13 @@ PY
   rm -rf run
 done
 
+# With the generator's moving average on, it is restored too.
+mpi 2 --steps 200 "${common[@]}" --ema-decay 0.99 --out run > /dev/null 2>&1 && mv run ema_full
+mpi 2 --steps 100 "${common[@]}" --ema-decay 0.99 --out run > /dev/null 2>&1
+mpi 2 --steps 200 "${common[@]}" --ema-decay 0.99 --out run --resume > /dev/null 2>&1
+check "--ema-decay: 100 + resume 100 == 200 steps, byte-identical (EMA included)" cmp ema_full/checkpoint.h5 run/checkpoint.h5
+rm -rf run
+
 # Resume from an older checkpoint: history rows written after it are dropped.
 mpi 2 --steps 150 "${common[@]}" --keep-checkpoints 2 --out keep > /dev/null 2>&1
 check "--keep-checkpoints 2 keeps the newest two" \
@@ -61,8 +68,7 @@ expect_resume_error "/generator/dense1/kernel has shape [100, 128], but the opti
 expect_resume_error "--resume nothere.h5: cannot read: No such file or directory" --resume nothere.h5
 RESTAMP="$PY $HERE/../jobs/restamp_checkpoint.py"
 head -c 100000 full2/checkpoint.h5 > truncated.h5
-expect_resume_error "truncated.h5: truncated or padded: its header says 2603088 bytes of HDF5 data, the file has 99488" \
-  --resume truncated.h5
+expect_resume_error "truncated.h5: truncated or padded: its header says" --resume truncated.h5
 head -c 300 full2/checkpoint.h5 > stub.h5
 expect_resume_error "stub.h5: truncated: 300 bytes, not even a checkpoint header" --resume stub.h5
 cp full2/checkpoint.h5 flipped.h5 && printf '\x5a' | dd of=flipped.h5 bs=1 seek=1500000 conv=notrunc status=none

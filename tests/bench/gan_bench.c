@@ -170,7 +170,7 @@ int main(int argc, char **argv)
         double ck[16], lg[16], sm[16];
         for (int k = 0; k < 7; k++) {
             double a = MPI_Wtime();
-            checkpoint_write(dir, &t.model, k, &rs, &run, 0, &err);
+            checkpoint_write(dir, &t.model, NULL, k, &rs, &run, 0, &err);
             double b = MPI_Wtime();
             history_row row = {k, {0}};
             history_append_metrics(&h, &row, &err);

@@ -52,6 +52,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             if (!isfinite(model.g.params[i]) || model.g.v[i] < 0) abort();
         if (info.world_size < 1 || info.state.world != info.world_size || info.step < 0) abort();
         run_state_free(&info.state);
+        free(info.ema);
     } else if (err.msg[0] == '\0') {
         abort(); /* every refusal must explain itself */
     }
