@@ -32,7 +32,7 @@ on_nodes() {
   timeout -k 5 ${TIMEOUT:-180} "$NET/nsrun" gannode1 "$MPIRUN" --hostfile "$hosts" -np "$n" "${mca[@]}" \
     -x OPENBLAS_NUM_THREADS "$GAN" "$@"
 }
-args=(--steps 300 --log-every 100 --sample-every 150 --checkpoint-every 150)
+args=(--steps 300 --log-every 100 --sample-every 150 --checkpoint-every 150 --eval-every 0)
 
 for nodes in 2 4; do
   on_nodes hosts$nodes $nodes "${args[@]}" --out run > multi$nodes.log 2>&1
