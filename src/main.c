@@ -401,6 +401,7 @@ int main(int argc, char **argv)
     }
     if (cfg.ema_decay > 0) trainer_enable_ema(&t, (float)cfg.ema_decay);
     if (cfg.resume[0] && resume_trainer(&t, &cfg, run.n_images, &err)) {
+        evaluator_free(&eval);
         trainer_free(&t);
         return finish(EXIT_RUNTIME, &err);
     }
@@ -429,6 +430,8 @@ int main(int argc, char **argv)
         fflush(stdout);
     }
     if (agree(rc)) {
+        free(noise), free(hidden), free(images);
+        evaluator_free(&eval);
         trainer_free(&t);
         return finish(EXIT_RUNTIME, &err);
     }
