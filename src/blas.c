@@ -76,6 +76,7 @@ void blas_ensure_fast_kernels(char **argv)
     execv("/proc/self/exe", argv);
     /* exec failed (no /proc?): carry on, and say what to set */
     unsetenv(REEXEC_MARK);
+    if (want_threads) unsetenv("OPENBLAS_NUM_THREADS"); /* so blas_set_threads() still acts */
     if (better) {
         unsetenv("OPENBLAS_CORETYPE");
         snprintf(note, sizeof note, " (slow: set OPENBLAS_CORETYPE=%s for this CPU)", better);

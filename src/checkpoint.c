@@ -294,15 +294,19 @@ static int read_state(hid_t file, const char *path, checkpoint_info *info, err_b
     const hsize_t orders[2] = {(hsize_t)rs->world, (hsize_t)max_shard};
     rs->orders = xmalloc(sizeof(int32_t) * (size_t)max_shard * rs->world);
     if (h5_read_exact(file, path, "/state/orders", 2, orders, H5T_NATIVE_INT32, rs->orders, err)) return -1;
-    for (int r = 0; r < rs->world; r++) {
+    unsigned char *seen = xmalloc((size_t)max_shard);
+    int rc = 0;
+    for (int r = 0; r < rs->world && rc == 0; r++) {
         int64_t n = rs->ranks[r * RANK_STATE_LEN + 4];
-        for (int i = 0; i < max_shard; i++) {
+        memset(seen, 0, (size_t)max_shard);
+        for (int i = 0; i < max_shard && rc == 0; i++) {
             int32_t v = rs->orders[(size_t)r * max_shard + i];
-            if (i < n ? (v < 0 || v >= n) : v != -1)
-                return err_set(err, "%s: /state/orders row %d is not a permutation of its shard", path, r);
+            int bad = i < n ? (v < 0 || v >= n || seen[v]++) : v != -1;
+            if (bad) rc = err_set(err, "%s: /state/orders row %d is not a permutation of its shard", path, r);
         }
     }
-    return 0;
+    free(seen);
+    return rc;
 }
 
 /* Check the header in the user block against the bytes after it (see checkpoint.h). */

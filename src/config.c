@@ -190,7 +190,8 @@ static const char *help_text(void)
         snprintf(buf + n, sizeof buf - n,
                  "  --%-18s %s\n  --%-18s %s\n\n"
                  "Flags take a value as '--flag VALUE' or '--flag=VALUE'.\n"
-                 "Exit status: 0 done, 1 runtime error (data, I/O), 2 bad command line.\n",
+                 "Exit status: 0 done, 1 runtime error (data, I/O), 2 bad command line or launch,\n"
+                 "75 stopped by a signal after writing a checkpoint (continue with --resume).\n",
                  "help", "print this help and exit", "version", "print the version and exit");
     return buf;
 }
@@ -260,6 +261,15 @@ int config_parse(gan_config *cfg, int argc, char **argv, const char **info, err_
     }
     if ((long long)cfg->n_samples * cfg->noise_dim > (1LL << 28))
         return err_set(err, "--n-samples x --noise-dim is too large");
+    /* Activations are indexed with int: keep every (rows x width) product below 2^31. */
+    long long widest = cfg->noise_dim > cfg->g_hidden ? cfg->noise_dim : cfg->g_hidden;
+    if (cfg->d_hidden > widest) widest = cfg->d_hidden;
+    if (widest < 784) widest = 784; /* image size of MNIST-like data; larger images are checked again at load */
+    if (2LL * cfg->batch_size * widest > 2147483647LL ||
+        (long long)cfg->noise_dim * cfg->g_hidden + (long long)cfg->g_hidden * 784 > 2147483647LL ||
+        (long long)cfg->d_hidden * 784 > 2147483647LL)
+        return err_set(err, "--batch-size %d with these layer widths needs buffers beyond 2^31 elements; "
+                            "use a smaller --batch-size or hidden size", cfg->batch_size);
     return CONFIG_RUN;
 }
 

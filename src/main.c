@@ -214,6 +214,9 @@ static int evaluator_init(evaluator *e, const gan_config *cfg, const idx_images 
     if (X != 784)
         return err_set(err, "--eval-every: the classifier reads 28x28 images, these are %dx%d; use --eval-every 0",
                        img->rows, img->cols);
+    if (cfg->digit >= CLASSIFIER_CLASSES)
+        return err_set(err, "--eval-every: the classifier knows the digits 0-9, not label %d; use --eval-every 0",
+                       cfg->digit);
     if (classifier_load(&e->clf, cfg->classifier, err)) {
         err_buf detail = *err;
         return err_set(err, "--classifier %s (or --eval-every 0)", detail.msg);

@@ -50,8 +50,8 @@ static void jacobi_eigen(double *a, double *v, int d)
 double frechet_distance(const double *mu1, const double *s1, const double *mu2, const double *s2, int d)
 {
     size_t dd = (size_t)d * d;
-    double *e = malloc(sizeof(double) * dd), *v = malloc(sizeof(double) * dd);
-    double *root = calloc(dd, sizeof(double)), *t = calloc(dd, sizeof(double)), *m = calloc(dd, sizeof(double));
+    double *e = xmalloc(sizeof(double) * dd), *v = xmalloc(sizeof(double) * dd);
+    double *root = xcalloc(dd, sizeof(double)), *t = xcalloc(dd, sizeof(double)), *m = xcalloc(dd, sizeof(double));
     /* root = s1^(1/2) = V sqrt(L) V^T */
     memcpy(e, s1, sizeof(double) * dd);
     jacobi_eigen(e, v, d);

@@ -88,6 +88,10 @@ cp full2/checkpoint.h5 perm.h5 && $PY -c "
 import h5py
 with h5py.File('perm.h5', 'r+') as f: f['state/orders'][0, 0] = 100000" && $RESTAMP perm.h5 > /dev/null
 expect_resume_error "perm.h5: /state/orders row 0 is not a permutation of its shard" --resume perm.h5
+cp full2/checkpoint.h5 dup.h5 && $PY -c "
+import h5py
+with h5py.File('dup.h5', 'r+') as f: f['state/orders'][0, 1] = f['state/orders'][0, 0]" && $RESTAMP dup.h5 > /dev/null
+expect_resume_error "dup.h5: /state/orders row 0 is not a permutation of its shard" --resume dup.h5
 $PY -c "open('junk.h5', 'wb').write(b'not hdf5 at all' * 100)"
 expect_resume_error "junk.h5: not a gan_train checkpoint (no checkpoint header)" --resume junk.h5
 expect_resume_error "full2/history.h5: an HDF5 file without gan_train's checkpoint header" --resume full2/history.h5
