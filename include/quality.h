@@ -23,7 +23,4 @@ typedef struct {
 quality quality_score(const classifier *c, int digit, const float *images, int n, const float *reference,
                       int n_ref, const float *train, int n_train, int X);
 
-/* Fréchet distance between N(mu1, s1) and N(mu2, s2), d-dimensional (exposed for tests). */
-double frechet_distance(const double *mu1, const double *s1, const double *mu2, const double *s2, int d);
-
 #endif

@@ -25,14 +25,6 @@ typedef struct {
     rng_t rng;        /* epoch shuffles */
 } data_shard;
 
-/*
- * Take rank's block of a seeded permutation of all n_total images (n_total >=
- * world, checked by the caller). `all` is (n_total, X) and is copied.
- */
-void shard_init(data_shard *s, const uint8_t *all, int n_total, int X, uint64_t seed, int rank,
-                int world);
-void shard_free(data_shard *s);
-
 /* The next B images as rows (B, X) scaled to [-1, 1]; wraps into new epochs. */
 void shard_next_batch(data_shard *s, float *rows, int B);
 

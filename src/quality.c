@@ -47,7 +47,9 @@ static void jacobi_eigen(double *a, double *v, int d)
     }
 }
 
-double frechet_distance(const double *mu1, const double *s1, const double *mu2, const double *s2, int d)
+/* Fréchet distance between N(mu1, s1) and N(mu2, s2), d-dimensional:
+ * |mu1 - mu2|^2 + tr(s1) + tr(s2) - 2 tr((s1^(1/2) s2 s1^(1/2))^(1/2)). */
+static double frechet_distance(const double *mu1, const double *s1, const double *mu2, const double *s2, int d)
 {
     size_t dd = (size_t)d * d;
     double *e = xmalloc(sizeof(double) * dd), *v = xmalloc(sizeof(double) * dd);

@@ -7,8 +7,10 @@
 
 #include "common.h"
 
-void shard_init(data_shard *s, const uint8_t *all, int n_total, int X, uint64_t seed, int rank,
-                int world)
+/* Take rank's block of a seeded permutation of all n_total images (n_total >= world,
+ * checked by the caller). `all` is (n_total, X) and is copied. */
+static void shard_init(data_shard *s, const uint8_t *all, int n_total, int X, uint64_t seed, int rank,
+                       int world)
 {
     memset(s, 0, sizeof *s);
     /* Every rank computes the same global permutation and keeps its block. */
@@ -29,7 +31,7 @@ void shard_init(data_shard *s, const uint8_t *all, int n_total, int X, uint64_t 
     rng_shuffle(&s->rng, s->order, s->n);
 }
 
-void shard_free(data_shard *s)
+static void shard_free(data_shard *s)
 {
     free(s->pixels);
     free(s->order);
