@@ -36,8 +36,6 @@ void mlp_free(mlp *net);
 /* Glorot-uniform kernels (U(±sqrt(6/(fan_in+fan_out)))), zero biases. */
 void mlp_init_glorot(mlp *net, rng_t *rng);
 
-void mlp_zero_grads(mlp *net);
-
 /*
  * One Adam step over the whole slab (Kingma & Ba; PyTorch's form):
  *   m = b1·m + (1-b1)·g;  v = b2·v + (1-b2)·g²;  t += 1

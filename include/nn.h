@@ -4,8 +4,8 @@
  * Shapes: B = batch rows, and every matrix is row-major. A dense layer's
  * kernel is (in, out) so that y = x·W + b, the layout of the checkpoint.
  * Conventions: outputs first, then inputs and weights, then sizes. Backward
- * functions ACCUMULATE into parameter gradients (dw, db) and OVERWRITE input
- * gradients (dx); zeroing parameter gradients is the caller's explicit job.
+ * functions OVERWRITE their gradients (dx, dw, db): each is written once per
+ * step, so the gradient slabs are never zeroed (a memset of 0.86 MB a step).
  */
 #ifndef GAN_NN_H
 #define GAN_NN_H
@@ -15,7 +15,7 @@
 /* y (B,out) = x (B,in) · w (in,out) + b (out) */
 void dense_forward(float *y, const float *x, const float *w, const float *b, int B, int in, int out);
 
-/* Given dy (B,out): dw (in,out) += xᵀ·dy, db (out) += Σ_rows dy, dx (B,in) = dy·wᵀ.
+/* Given dy (B,out): dw (in,out) = xᵀ·dy, db (out) = Σ_rows dy, dx (B,in) = dy·wᵀ.
  * Any of dx, dw (with db) may be NULL to skip that product. */
 void dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
                     const float *w, int B, int in, int out);

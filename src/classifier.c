@@ -65,7 +65,6 @@ void classifier_train(classifier *c, const uint8_t *pixels, const uint8_t *label
             softmax_rows(z, B, K);
             for (int b = 0; b < B; b++) z[b * K + labels[train[s + b]]] -= 1.0f; /* dCE/dlogit = p - onehot */
             for (int i = 0; i < B * K; i++) z[i] /= B;
-            mlp_zero_grads(&c->net);
             dense_backward(dh, c->net.dw2, c->net.db2, z, h, c->net.w2, B, H, K);
             leaky_relu_backward(dh, dh, h, B * H, 0.0f); /* h > 0 exactly where the pre-activation was */
             dense_backward(NULL, c->net.dw1, c->net.db1, dh, x, c->net.w1, B, X, H);

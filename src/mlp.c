@@ -48,11 +48,6 @@ void mlp_init_glorot(mlp *net, rng_t *rng)
     glorot_uniform(net->w2, net->hidden, net->out, rng);
 }
 
-void mlp_zero_grads(mlp *net)
-{
-    memset(net->grads, 0, net->n_params * sizeof(float));
-}
-
 void mlp_adam_step(mlp *net, const adam_config *cfg)
 {
     net->adam_t++;

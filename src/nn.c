@@ -21,9 +21,11 @@ void dense_backward(float *dx, float *dw, float *db, const float *dy, const floa
                     const float *w, int B, int in, int out)
 {
     if (dw) {
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, B, 1.0f, x, in, dy, out, 1.0f,
+        /* beta = 0: every step writes each gradient once, so no slab needs zeroing first. */
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, B, 1.0f, x, in, dy, out, 0.0f,
                     dw, out);
-        for (int r = 0; r < B; r++) {
+        memcpy(db, dy, sizeof(float) * (size_t)out);
+        for (int r = 1; r < B; r++) {
             const float *row = dy + (size_t)r * out;
             for (int j = 0; j < out; j++) db[j] += row[j];
         }

@@ -115,7 +115,6 @@ void trainer_step(trainer *t)
     gan_generator_forward(m, &t->rng);
     gan_discriminator_forward(m);
     lap(t, PHASE_FORWARD, &mark);
-    mlp_zero_grads(&m->d);
     gan_discriminator_backward(m, &st);
     lap(t, PHASE_BACKWARD, &mark);
     m->d.grads[m->d.n_params] = t->stop_requested ? 1.0f : 0.0f; /* the spare float */
@@ -128,7 +127,6 @@ void trainer_step(trainer *t)
     /* G step, reusing G's forward pass from the D step */
     gan_discriminator_forward_fake(m);
     lap(t, PHASE_FORWARD, &mark);
-    mlp_zero_grads(&m->g);
     gan_generator_backward(m, &st);
     lap(t, PHASE_BACKWARD, &mark);
     allreduce_mean(m->g.grads, m->g.n_params, t->comm, t->world);
