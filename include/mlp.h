@@ -37,10 +37,11 @@ void mlp_free(mlp *net);
 void mlp_init_glorot(mlp *net, rng_t *rng);
 
 /*
- * One Adam step over the whole slab (Kingma & Ba; PyTorch's form):
+ * One Adam step over the whole slab (Kingma & Ba; PyTorch's form), with g = grad_scale·grads:
  *   m = b1·m + (1-b1)·g;  v = b2·v + (1-b2)·g²;  t += 1
  *   p -= lr/(1-b1^t) · m / (sqrt(v)/sqrt(1-b2^t) + eps)
+ * grad_scale = 1/world turns an allreduced sum into the mean without a pass of its own.
  */
-void mlp_adam_step(mlp *net, const adam_config *cfg);
+void mlp_adam_step(mlp *net, const adam_config *cfg, float grad_scale);
 
 #endif

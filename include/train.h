@@ -89,7 +89,7 @@ void run_state_free(run_state *rs);
  * (one MPI_Allreduce, collective) and reset the sums. */
 gan_stats trainer_take_stats(trainer *t);
 
-/* In-place sum over ranks followed by scaling by 1/world. */
-void allreduce_mean(float *buf, size_t n, MPI_Comm comm, int world);
+/* In-place sum of n floats over the ranks of comm (one MPI_Allreduce). */
+void allreduce_sum(float *buf, size_t n, MPI_Comm comm);
 
 #endif

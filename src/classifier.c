@@ -68,7 +68,7 @@ void classifier_train(classifier *c, const uint8_t *pixels, const uint8_t *label
             dense_backward(dh, c->net.dw2, c->net.db2, z, h, c->net.w2, B, H, K);
             leaky_relu_backward(dh, dh, h, B * H, 0.0f); /* h > 0 exactly where the pre-activation was */
             dense_backward(NULL, c->net.dw1, c->net.db1, dh, x, c->net.w1, B, X, H);
-            mlp_adam_step(&c->net, &adam);
+            mlp_adam_step(&c->net, &adam, 1.0f);
         }
     }
     /* Accuracy on both splits, unshifted. */

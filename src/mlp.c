@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "clones.h"
 #include "common.h"
 
 void mlp_init(mlp *net, int in, int hidden, int out)
@@ -48,7 +49,7 @@ void mlp_init_glorot(mlp *net, rng_t *rng)
     glorot_uniform(net->w2, net->hidden, net->out, rng);
 }
 
-void mlp_adam_step(mlp *net, const adam_config *cfg)
+HOT_LOOP void mlp_adam_step(mlp *net, const adam_config *cfg, float grad_scale)
 {
     net->adam_t++;
     /* Bias corrections in double: for large t, b^t in float loses the tail. */
@@ -60,8 +61,9 @@ void mlp_adam_step(mlp *net, const adam_config *cfg)
     const float *restrict g = net->grads;
     const size_t n = net->n_params;
     for (size_t i = 0; i < n; i++) {
-        m[i] = b1 * m[i] + one_minus_b1 * g[i];
-        v[i] = b2 * v[i] + one_minus_b2 * g[i] * g[i];
+        const float gi = g[i] * grad_scale;
+        m[i] = b1 * m[i] + one_minus_b1 * gi;
+        v[i] = b2 * v[i] + one_minus_b2 * gi * gi;
         p[i] -= step * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
     }
 }

@@ -9,6 +9,8 @@
 #include <math.h>
 #include <string.h>
 
+#include "clones.h"
+
 void dense_forward(float *y, const float *x, const float *w, const float *b, int B, int in, int out)
 {
     /* Broadcast the bias into y, then let sgemm add x·w on top (beta = 1). */
@@ -42,12 +44,12 @@ void dense_backward(float *dx, float *dw, float *db, const float *dy, const floa
     }
 }
 
-void leaky_relu_forward(float *y, const float *x, int n, float alpha)
+HOT_LOOP void leaky_relu_forward(float *y, const float *x, int n, float alpha)
 {
     for (int i = 0; i < n; i++) y[i] = x[i] > 0.0f ? x[i] : alpha * x[i];
 }
 
-void leaky_relu_backward(float *dx, const float *dy, const float *x, int n, float alpha)
+HOT_LOOP void leaky_relu_backward(float *dx, const float *dy, const float *x, int n, float alpha)
 {
     for (int i = 0; i < n; i++) dx[i] = x[i] > 0.0f ? dy[i] : alpha * dy[i];
 }
@@ -77,12 +79,12 @@ static inline float fast_tanhf(float x)
     return c * p / q;
 }
 
-void tanh_forward(float *y, const float *x, int n)
+HOT_LOOP void tanh_forward(float *y, const float *x, int n)
 {
     for (int i = 0; i < n; i++) y[i] = fast_tanhf(x[i]);
 }
 
-void tanh_backward(float *dx, const float *dy, const float *y, int n)
+HOT_LOOP void tanh_backward(float *dx, const float *dy, const float *y, int n)
 {
     for (int i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
 }
@@ -93,7 +95,7 @@ void dropout_make_mask(float *mask, int n, float p, rng_t *rng)
     for (int i = 0; i < n; i++) mask[i] = rng_uniform(rng) < p ? 0.0f : keep_scale;
 }
 
-void dropout_apply(float *y, const float *x, const float *mask, int n)
+HOT_LOOP void dropout_apply(float *y, const float *x, const float *mask, int n)
 {
     for (int i = 0; i < n; i++) y[i] = x[i] * mask[i];
 }

@@ -52,14 +52,10 @@ void shard_next_batch(data_shard *s, float *rows, int B)
     }
 }
 
-void allreduce_mean(float *buf, size_t n, MPI_Comm comm, int world)
+void allreduce_sum(float *buf, size_t n, MPI_Comm comm)
 {
     if (n > INT_MAX) FATAL("gradient slab of %zu floats exceeds MPI's int count", n);
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buf, (int)n, MPI_FLOAT, MPI_SUM, comm));
-    if (world > 1) {
-        const float scale = 1.0f / (float)world;
-        for (size_t i = 0; i < n; i++) buf[i] *= scale;
-    }
 }
 
 void trainer_init(trainer *t, const gan_hparams *hp, int batch, const uint8_t *all_images,
@@ -118,10 +114,11 @@ void trainer_step(trainer *t)
     gan_discriminator_backward(m, &st);
     lap(t, PHASE_BACKWARD, &mark);
     m->d.grads[m->d.n_params] = t->stop_requested ? 1.0f : 0.0f; /* the spare float */
-    allreduce_mean(m->d.grads, m->d.n_params + 1, t->comm, t->world);
+    allreduce_sum(m->d.grads, m->d.n_params + 1, t->comm);
     t->stopping = m->d.grads[m->d.n_params] > 0.0f;
     lap(t, PHASE_ALLREDUCE, &mark);
-    mlp_adam_step(&m->d, &m->hp.adam);
+    const float mean = 1.0f / (float)t->world; /* Adam scales the sums into means */
+    mlp_adam_step(&m->d, &m->hp.adam, mean);
     lap(t, PHASE_ADAM, &mark);
 
     /* G step, reusing G's forward pass from the D step */
@@ -129,9 +126,9 @@ void trainer_step(trainer *t)
     lap(t, PHASE_FORWARD, &mark);
     gan_generator_backward(m, &st);
     lap(t, PHASE_BACKWARD, &mark);
-    allreduce_mean(m->g.grads, m->g.n_params, t->comm, t->world);
+    allreduce_sum(m->g.grads, m->g.n_params, t->comm);
     lap(t, PHASE_ALLREDUCE, &mark);
-    mlp_adam_step(&m->g, &m->hp.adam);
+    mlp_adam_step(&m->g, &m->hp.adam, mean);
     if (t->ema) {
         const float d = t->ema_decay, one_minus_d = 1.0f - d;
         for (size_t i = 0; i < m->g.n_params; i++) t->ema[i] = d * t->ema[i] + one_minus_d * m->g.params[i];

@@ -70,7 +70,8 @@ static void test_gradients_match_union_batch(void)
     gan_stats st, ust;
     gan_discriminator_forward(m);
     gan_discriminator_backward(m, &st);
-    allreduce_mean(m->d.grads, m->d.n_params, MPI_COMM_WORLD, world);
+    allreduce_sum(m->d.grads, m->d.n_params, MPI_COMM_WORLD);
+    for (size_t i = 0; i < m->d.n_params; i++) m->d.grads[i] /= (float)world;
     gan_discriminator_forward(&u);
     gan_discriminator_backward(&u, &ust);
     double err_d = rel_error(m->d.grads, u.d.grads, m->d.n_params);
@@ -78,7 +79,8 @@ static void test_gradients_match_union_batch(void)
 
     gan_discriminator_forward_fake(m);
     gan_generator_backward(m, &st);
-    allreduce_mean(m->g.grads, m->g.n_params, MPI_COMM_WORLD, world);
+    allreduce_sum(m->g.grads, m->g.n_params, MPI_COMM_WORLD);
+    for (size_t i = 0; i < m->g.n_params; i++) m->g.grads[i] /= (float)world;
     gan_discriminator_forward_fake(&u);
     gan_generator_backward(&u, &ust);
     double err_g = rel_error(m->g.grads, u.g.grads, m->g.n_params);

@@ -162,18 +162,58 @@ static void test_adam(void)
     mlp_init(&net, 1, 1, 1); /* 4 parameters */
     const adam_config cfg = {0.1, 0.9, 0.999, 1e-8};
     for (size_t i = 0; i < net.n_params; i++) net.params[i] = 1.0f, net.grads[i] = 0.5f;
-    mlp_adam_step(&net, &cfg);
+    mlp_adam_step(&net, &cfg, 1.0f);
     /* float tolerances: a few ulps of each value */
     CHECK_NEAR(net.m[0], 0.05, 2e-8);
     CHECK_NEAR(net.v[0], 0.00025, 1e-10);
     CHECK_NEAR(net.params[0], 0.9, 1e-6);
     for (size_t i = 0; i < net.n_params; i++) net.grads[i] = -0.25f;
-    mlp_adam_step(&net, &cfg);
+    mlp_adam_step(&net, &cfg, 1.0f);
     CHECK_NEAR(net.m[3], 0.02, 1e-8);
     CHECK_NEAR(net.v[3], 0.00031225, 1e-10);
     CHECK_NEAR(net.params[3], 0.8733662967, 1e-6);
     CHECK(net.adam_t == 2, "adam_t %lld", net.adam_t);
     mlp_free(&net);
+}
+
+/* The loader may run the AVX2 clone of Adam (src/clones.h); it must give bitwise what the
+ * plain scalar formula gives, compiled here for the x86-64 baseline. 1001 parameters: the
+ * vector body and its scalar tail both run. */
+static void test_adam_bitwise(void)
+{
+    mlp net;
+    mlp_init(&net, 10, 90, 1); /* 10·90 + 90 + 90 + 1 = 1081 parameters */
+    const size_t n = net.n_params;
+    const adam_config cfg = {1e-3, 0.9, 0.999, 1e-8};
+    rng_t r = rng_make(7, 7);
+    fill(net.params, (int)n, &r, 1), fill(net.grads, (int)n, &r, 3), fill(net.m, (int)n, &r, 0.1f);
+    for (size_t i = 0; i < n; i++) net.v[i] = rng_uniform(&r) * 0.01f;
+    float *p = malloc(sizeof(float) * n), *m = malloc(sizeof(float) * n), *v = malloc(sizeof(float) * n);
+    memcpy(p, net.params, sizeof(float) * n), memcpy(m, net.m, sizeof(float) * n), memcpy(v, net.v, sizeof(float) * n);
+    mlp_adam_step(&net, &cfg, 0.5f);
+    const float step = (float)(cfg.lr / (1.0 - cfg.beta1));
+    const float inv_sqrt_bc2 = (float)(1.0 / sqrt(1.0 - cfg.beta2));
+    const float b1 = 0.9f, b2 = 0.999f, omb1 = (float)(1.0 - 0.9), omb2 = (float)(1.0 - 0.999), eps = 1e-8f;
+    for (size_t i = 0; i < n; i++) {
+        const float g = net.grads[i] * 0.5f;
+        m[i] = b1 * m[i] + omb1 * g;
+        v[i] = b2 * v[i] + omb2 * g * g;
+        p[i] -= step * m[i] / (sqrtf(v[i]) * inv_sqrt_bc2 + eps);
+    }
+    CHECK(memcmp(m, net.m, sizeof(float) * n) == 0, "Adam m differs from the scalar formula");
+    CHECK(memcmp(v, net.v, sizeof(float) * n) == 0, "Adam v differs from the scalar formula");
+    CHECK(memcmp(p, net.params, sizeof(float) * n) == 0, "Adam parameters differ from the scalar formula");
+    free(p), free(m), free(v);
+    mlp_free(&net);
+
+    /* tanh: the vector body gives what one element at a time (the scalar tail) gives. */
+    enum { N = 203 };
+    float x[N], y[N], one;
+    fill(x, N, &r, 9);
+    tanh_forward(y, x, N);
+    int same = 1;
+    for (int i = 0; i < N; i++) tanh_forward(&one, &x[i], 1), same &= memcmp(&one, &y[i], sizeof one) == 0;
+    CHECK(same, "tanh: vector and scalar paths differ");
 }
 
 /* Glorot: kernels inside ±sqrt(6/(in+out)), biases zero. */
@@ -285,6 +325,7 @@ int main(void)
     test_elementwise();
     test_bce();
     test_adam();
+    test_adam_bitwise();
     test_init();
     test_gan_steps(0);
     test_gan_steps(1);
