@@ -31,6 +31,8 @@ static inline uint64_t splitmix64_mix(uint64_t z)
 }
 
 /* An independent stream for (seed, stream): the start state is a hash of both. */
+#define RNG_GAMMA 0x9e3779b97f4a7c15ULL /* SplitMix64's increment: 2^64 / golden ratio */
+
 static inline rng_t rng_make(uint64_t seed, uint64_t stream)
 {
     rng_t r = {splitmix64_mix(splitmix64_mix(seed) ^ (stream * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL))};
@@ -39,7 +41,7 @@ static inline rng_t rng_make(uint64_t seed, uint64_t stream)
 
 static inline uint64_t rng_next(rng_t *r)
 {
-    r->state += 0x9e3779b97f4a7c15ULL;
+    r->state += RNG_GAMMA;
     return splitmix64_mix(r->state);
 }
 
@@ -48,6 +50,11 @@ static inline float rng_uniform(rng_t *r)
 {
     return (float)(rng_next(r) >> 40) * (1.0f / 16777216.0f);
 }
+
+/* out[0..n) = n draws of rng_uniform, in order, and r advanced past them; vectorised (rng.c). */
+void rng_fill_uniform(rng_t *r, float *out, long n);
+/* out[0..n) = 2·u - 1 for n uniform draws: the generator's noise, U(-1, 1). */
+void rng_fill_noise(rng_t *r, float *out, long n);
 
 /* Uniform integer in [0, n), n > 0, without modulo bias (Lemire's method). */
 static inline uint32_t rng_below(rng_t *r, uint32_t n)

@@ -52,7 +52,7 @@ void gan_init_weights(gan *m, rng_t *rng)
 void gan_generator_forward(gan *m, rng_t *rng)
 {
     const gan_hparams *hp = &m->hp;
-    for (int i = 0; i < m->B * hp->noise_dim; i++) m->z[i] = 2.0f * rng_uniform(rng) - 1.0f;
+    rng_fill_noise(rng, m->z, (long)m->B * hp->noise_dim);
     if (hp->dropout > 0.0f) dropout_make_mask(m->g_mask, m->B * hp->g_hidden, hp->dropout, rng);
     gan_generator_forward_fixed(m);
 }

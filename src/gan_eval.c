@@ -163,7 +163,7 @@ int main(int argc, char **argv)
         float *z = xmalloc(sizeof(float) * n * hp.noise_dim), *h = xmalloc(sizeof(float) * n * hp.g_hidden);
         images = xmalloc(sizeof(float) * n * X);
         rng_t r = rng_make(seed, RNG_STREAM_SAMPLES);
-        for (long i = 0; i < (long)n * hp.noise_dim; i++) z[i] = 2.0f * rng_uniform(&r) - 1.0f;
+        rng_fill_noise(&r, z, (long)n * hp.noise_dim);
         generator_infer(&m.g, hp.leaky_alpha, z, n, h, images);
         for (long i = 0; i < (long)n * X; i++) images[i] = 0.5f * (images[i] + 1.0f);
         free(z), free(h);

@@ -90,7 +90,7 @@ int main(int argc, char **argv)
     float *noise = xmalloc(sizeof(float) * n * hp.noise_dim), *hidden = xmalloc(sizeof(float) * n * hp.g_hidden);
     float *images = xmalloc(sizeof(float) * n * hp.image_size);
     rng_t r = rng_make(seed, RNG_STREAM_SAMPLES);
-    for (long i = 0; i < n * hp.noise_dim; i++) noise[i] = 2.0f * rng_uniform(&r) - 1.0f;
+    rng_fill_noise(&r, noise, n * hp.noise_dim);
     generator_infer(&m.g, hp.leaky_alpha, noise, (int)n, hidden, images);
     for (long i = 0; i < n * hp.image_size; i++) images[i] = 0.5f * (images[i] + 1.0f);
     int rc = ends_with(out, ".png") ? png_write_grid(out, images, (int)n, rows, cols, 2, &err)

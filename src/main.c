@@ -228,7 +228,7 @@ static int evaluator_init(evaluator *e, const gan_config *cfg, const idx_images 
     e->hidden = xmalloc(sizeof(float) * EVAL_SAMPLES * g_hidden);
     e->images = xmalloc(sizeof(float) * EVAL_SAMPLES * X);
     rng_t r = rng_make((uint64_t)cfg->seed, RNG_STREAM_SAMPLES + 1);
-    for (int i = 0; i < EVAL_SAMPLES * noise_dim; i++) e->noise[i] = 2.0f * rng_uniform(&r) - 1.0f;
+    rng_fill_noise(&r, e->noise, (long)EVAL_SAMPLES * noise_dim);
     const int half = img->n / 2;
     e->floor = quality_score(&e->clf, cfg->digit, e->real, half, e->real + (size_t)half * X, img->n - half,
                              e->real, img->n, X);
@@ -418,7 +418,7 @@ int main(int argc, char **argv)
         hidden = xmalloc(sizeof(float) * cfg.n_samples * hp.g_hidden);
         images = xmalloc(sizeof(float) * cfg.n_samples * hp.image_size);
         rng_t r = rng_make((uint64_t)cfg.seed, RNG_STREAM_SAMPLES);
-        for (int i = 0; i < cfg.n_samples * hp.noise_dim; i++) noise[i] = 2.0f * rng_uniform(&r) - 1.0f;
+        rng_fill_noise(&r, noise, (long)cfg.n_samples * hp.noise_dim);
         int found = 0;
         char samples_dir[PATH_LEN + 16];
         snprintf(samples_dir, sizeof samples_dir, "%s/samples", cfg.out);

@@ -89,10 +89,11 @@ HOT_LOOP void tanh_backward(float *dx, const float *dy, const float *y, int n)
     for (int i = 0; i < n; i++) dx[i] = dy[i] * (1.0f - y[i] * y[i]);
 }
 
-void dropout_make_mask(float *mask, int n, float p, rng_t *rng)
+HOT_LOOP void dropout_make_mask(float *mask, int n, float p, rng_t *rng)
 {
     const float keep_scale = 1.0f / (1.0f - p);
-    for (int i = 0; i < n; i++) mask[i] = rng_uniform(rng) < p ? 0.0f : keep_scale;
+    rng_fill_uniform(rng, mask, n);
+    for (int i = 0; i < n; i++) mask[i] = mask[i] < p ? 0.0f : keep_scale;
 }
 
 HOT_LOOP void dropout_apply(float *y, const float *x, const float *mask, int n)

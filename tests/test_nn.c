@@ -216,6 +216,22 @@ static void test_adam_bitwise(void)
     CHECK(same, "tanh: vector and scalar paths differ");
 }
 
+/* The bulk draws are n single draws, in order, and leave the generator where they would. */
+static void test_rng_bulk(void)
+{
+    enum { N = 1003 };
+    rng_t a = rng_make(5, 9), b = a;
+    float bulk[N], one[N];
+    rng_fill_uniform(&a, bulk, N);
+    for (int i = 0; i < N; i++) one[i] = rng_uniform(&b);
+    CHECK(memcmp(bulk, one, sizeof bulk) == 0, "rng_fill_uniform differs from rng_uniform");
+    CHECK(a.state == b.state, "rng_fill_uniform leaves a different state");
+    rng_fill_noise(&a, bulk, N);
+    int in_range = 1;
+    for (int i = 0; i < N; i++) in_range &= bulk[i] == 2.0f * rng_uniform(&b) - 1.0f && bulk[i] >= -1.0f && bulk[i] < 1.0f;
+    CHECK(in_range, "rng_fill_noise is not 2u - 1 of the same draws");
+}
+
 /* Glorot: kernels inside ±sqrt(6/(in+out)), biases zero. */
 static void test_init(void)
 {
@@ -326,6 +342,7 @@ int main(void)
     test_bce();
     test_adam();
     test_adam_bitwise();
+    test_rng_bulk();
     test_init();
     test_gan_steps(0);
     test_gan_steps(1);
