@@ -28,8 +28,9 @@ typedef struct {
 /* The next B images as rows (B, X) scaled to [-1, 1]; wraps into new epochs. */
 void shard_next_batch(data_shard *s, float *rows, int B);
 
-/* Where a step's time goes, accumulated by trainer_step (MPI_Wtime, seconds). */
-enum { PHASE_DATA, PHASE_FORWARD, PHASE_BACKWARD, PHASE_ALLREDUCE, PHASE_ADAM, PHASE_COUNT };
+/* Where a step's time goes, accumulated by trainer_step (MPI_Wtime, seconds). PHASE_WAIT
+ * stays 0 unless probe_wait is set. */
+enum { PHASE_DATA, PHASE_FORWARD, PHASE_BACKWARD, PHASE_ALLREDUCE, PHASE_ADAM, PHASE_WAIT, PHASE_COUNT };
 
 typedef struct {
     gan model;
@@ -41,6 +42,8 @@ typedef struct {
     int stop_requested;  /* set on this rank (e.g. by a signal handler) to stop */
     int stopping;        /* 1 once every rank knows that some rank asked to stop */
     double phase_seconds[PHASE_COUNT]; /* time per phase since trainer_init */
+    int probe_wait;      /* benchmark only: a barrier before each gradient allreduce, timed as
+                            PHASE_WAIT, splits waiting for the slowest rank from moving data */
     float *ema;          /* (G's n_params) moving average of G's parameters, or NULL; owned */
     float ema_decay;
     gan_stats sum;       /* summed per-step stats since the last trainer_take_stats */

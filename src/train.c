@@ -98,6 +98,17 @@ static inline void lap(trainer *t, int phase, double *mark)
     *mark = now;
 }
 
+/* Sum a gradient slab over the ranks (see probe_wait in train.h). */
+static void sync_gradients(trainer *t, float *grads, size_t n, double *mark)
+{
+    if (t->probe_wait) {
+        MPI_CHECK(MPI_Barrier(t->comm));
+        lap(t, PHASE_WAIT, mark);
+    }
+    allreduce_sum(grads, n, t->comm);
+    lap(t, PHASE_ALLREDUCE, mark);
+}
+
 void trainer_step(trainer *t)
 {
     gan *m = &t->model;
@@ -114,9 +125,8 @@ void trainer_step(trainer *t)
     gan_discriminator_backward(m, &st);
     lap(t, PHASE_BACKWARD, &mark);
     m->d.grads[m->d.n_params] = t->stop_requested ? 1.0f : 0.0f; /* the spare float */
-    allreduce_sum(m->d.grads, m->d.n_params + 1, t->comm);
+    sync_gradients(t, m->d.grads, m->d.n_params + 1, &mark);
     t->stopping = m->d.grads[m->d.n_params] > 0.0f;
-    lap(t, PHASE_ALLREDUCE, &mark);
     const float mean = 1.0f / (float)t->world; /* Adam scales the sums into means */
     mlp_adam_step(&m->d, &m->hp.adam, mean);
     lap(t, PHASE_ADAM, &mark);
@@ -126,8 +136,7 @@ void trainer_step(trainer *t)
     lap(t, PHASE_FORWARD, &mark);
     gan_generator_backward(m, &st);
     lap(t, PHASE_BACKWARD, &mark);
-    allreduce_sum(m->g.grads, m->g.n_params, t->comm);
-    lap(t, PHASE_ALLREDUCE, &mark);
+    sync_gradients(t, m->g.grads, m->g.n_params, &mark);
     mlp_adam_step(&m->g, &m->hp.adam, mean);
     if (t->ema) {
         const float d = t->ema_decay, one_minus_d = 1.0f - d;

@@ -1,11 +1,13 @@
 /*
  * gan_bench.c: how fast is one training step, and where does its time go.
  *
- *   mpirun -n R gan_bench --batch B [--repeats K] [--seconds S]
+ *   mpirun -n R gan_bench --batch B [--repeats K] [--seconds S] [--probe-wait]
  *       R ranks training the default model on the shipped digits at per-rank batch B:
  *       K timed repeats of about S seconds each; prints the median throughput, the
  *       step breakdown (data, forward, backward, allreduce, Adam, amortised I/O)
- *       and the FLOPs of one iteration per sample.
+ *       and the FLOPs of one iteration per sample. --probe-wait puts a barrier before
+ *       each gradient allreduce and reports the time in it as "wait": how long a rank
+ *       waited for the slowest one, apart from the allreduce's own cost.
  *   gan_bench --sgemm [--size N] [--repeats K]
  *       single-thread OpenBLAS sgemm of N x N matrices: the machine's compute limit.
  *   mpirun -n R gan_bench --allreduce
@@ -133,6 +135,8 @@ int main(int argc, char **argv)
                             .adam = {1e-3, 0.9, 0.999, 1e-8}};
     trainer t;
     trainer_init(&t, &hp, B, img.pixels, img.n, 42, MPI_COMM_WORLD);
+    for (int i = 1; i < argc; i++)
+        if (strcmp(argv[i], "--probe-wait") == 0) t.probe_wait = 1;
 
     /* Warm up, then size each repeat to about `seconds`. */
     double t0 = MPI_Wtime();
@@ -191,12 +195,12 @@ int main(int argc, char **argv)
     }
 
     if (rank == 0) {
-        static const char *names[PHASE_COUNT] = {"data", "forward", "backward", "allreduce", "adam"};
+        static const char *names[PHASE_COUNT] = {"data", "forward", "backward", "allreduce", "adam", "wait"};
         double timed = total; /* phases were accumulated over exactly the timed repeats */
         double flops = iteration_flops(hp.noise_dim, hp.g_hidden, hp.image_size);
-        printf("RESULT mode=train ranks=%d batch=%d core=%s steps=%d repeats=%d img_per_s=%.1f "
+        printf("RESULT mode=train probe_wait=%d ranks=%d batch=%d core=%s steps=%d repeats=%d img_per_s=%.1f "
                "img_per_s_per_rank=%.1f step_us=%.2f flops_per_sample=%.0f gflops_per_rank=%.2f io_frac=%.4f",
-               world, B, openblas_get_corename(), steps, repeats, median(rates, repeats),
+               t.probe_wait, world, B, openblas_get_corename(), steps, repeats, median(rates, repeats),
                median(rates, repeats) / world, 1e6 * step_time, flops, flops * median(rates, repeats) / world / 1e9,
                io_per_step / (step_time + io_per_step));
         for (int p = 0; p < PHASE_COUNT; p++)

@@ -32,8 +32,12 @@ for setting in generic skylakex as-run; do
   env "${env[@]}" $bench --sgemm | sed "s/^RESULT /RESULT setting=$setting /" >> "$log"
   for n in 1 2; do
     for b in 1 64 256; do
-      env "${env[@]}" mpirun "${mpirun_args[@]}" -n $n $bench --batch $b \
-        | sed "s/^RESULT /RESULT setting=$setting /" >> "$log"
+      # 2 ranks at batch 64 is the scaling target: 3 launches (this VM varies between launches).
+      launches=1; [ $n -eq 2 ] && [ $b -eq 64 ] && launches=3
+      for launch in $(seq $launches); do
+        env "${env[@]}" mpirun "${mpirun_args[@]}" -n $n $bench --batch $b \
+          | sed "s/^RESULT /RESULT setting=$setting launch=$launch /" >> "$log"
+      done
     done
   done
   for b in 1 64 256; do
@@ -42,6 +46,21 @@ for setting in generic skylakex as-run; do
   done
 done
 mpirun "${mpirun_args[@]}" -n 2 $bench --allreduce | sed "s/^RESULT /RESULT setting=as-run /" >> "$log"
+# Where 2 ranks lose time: waiting for the slower rank (a barrier before each allreduce)
+# vs the allreduce itself; and two independent 1-rank runs at once, one per core, which
+# shows whether the cores slow each other down without any communication.
+echo "== 2 ranks with --probe-wait; 2 independent single-rank runs at once" >&2
+for launch in 1 2 3; do
+  mpirun "${mpirun_args[@]}" -n 2 $bench --batch 64 --probe-wait \
+    | sed "s/^RESULT /RESULT setting=as-run launch=$launch /" >> "$log"
+  if [ "$(nproc)" -ge 2 ] && command -v taskset > /dev/null; then
+    for cpu in 0 1; do
+      taskset -c $cpu $bench --batch 64 | sed "s/^RESULT /RESULT setting=as-run concurrent=$cpu launch=$launch /" >> "$log.$cpu" &
+    done
+    wait
+    cat "$log.0" "$log.1" >> "$log"; rm -f "$log.0" "$log.1"
+  fi
+done
 # Emulated nodes (network namespaces, root only) with links capped at 1 Gbit/s.
 if [ "$(id -u)" -eq 0 ] && command -v ip > /dev/null; then
   echo "== 2 and 4 emulated nodes, 1 Gbit/s links" >&2

@@ -11,12 +11,25 @@ for line in open(sys.argv[1]):
 
 
 def pick(**want):
-    return [r for r in rows if all(r.get(k) == str(v) for k, v in want.items())]
+    # Training rows are the plain ones unless the probe or the concurrent runs are asked for.
+    if want.get("mode") == "train":
+        want.setdefault("probe_wait", 0)
+        want.setdefault("concurrent", None)
+    return [r for r in rows if all(r.get(k) == (None if v is None else str(v)) for k, v in want.items())]
 
 
 def one(**want):
+    """The matching row; of several launches, the one with the median throughput."""
+    found = sorted(pick(**want), key=lambda r: float(r.get("img_per_s", 0)))
+    return found[(len(found) - 1) // 2] if found else None
+
+
+def spread(**want):
+    """' (launches: a, b, c)' per-rank img/s when there were several, else ''."""
     found = pick(**want)
-    return found[0] if found else None
+    if len(found) < 2:
+        return ""
+    return " (launches: " + ", ".join(f"{float(r['img_per_s_per_rank']):,.0f}" for r in found) + " img/s per rank)"
 
 
 out = []
@@ -54,7 +67,7 @@ for s, text in settings.items():
         f"{flops / 1e6:.3f} MFLOP = **{float(sg['gflops']) * 1e9 / flops:,.0f} img/s**.\n")
     say("Weak scaling 1 → 2 ranks (per-rank throughput at 2 ranks ÷ at 1 rank): " + ", ".join(
         f"batch {b}: {float(one(setting=s, mode='train', ranks=2, batch=b)['img_per_s_per_rank']) / float(one(setting=s, mode='train', ranks=1, batch=b)['img_per_s_per_rank']):.0%}"
-        for b in (1, 64, 256)) + ".\n")
+        for b in (1, 64, 256)) + "; at batch 64 the median of 3 launches" + spread(setting=s, mode="train", ranks=2, batch=64) + ".\n")
 
 say("## Where a step goes (as run, batch 64 per rank)\n")
 say("| ranks | step µs | data | forward | backward | allreduce | Adam | logging + checkpoint I/O (amortised) |")
@@ -63,6 +76,26 @@ for n in (1, 2):
     r = one(setting="as-run", mode="train", ranks=n, batch=64)
     say(f"| {n} | {float(r['step_us']):.0f} | " + " | ".join(
         f"{float(r[k + '_frac']):.1%}" for k in ("data", "forward", "backward", "allreduce", "adam", "io")) + " |")
+probes = pick(setting="as-run", mode="train", ranks=2, batch=64, probe_wait=1)
+if probes:
+    say("\nThe same 2-rank run with a barrier before each allreduce (`gan_bench --probe-wait`), so that "
+        "waiting for the slower rank is timed apart from the allreduce itself, in 3 launches:\n")
+    say("| launch | img/s per rank | step µs | wait for the slower rank | allreduce itself | backward |")
+    say("|---|---|---|---|---|---|")
+    for r in probes:
+        st = float(r["step_us"])
+        say(f"| {r['launch']} | {float(r['img_per_s_per_rank']):,.0f} | {st:.0f} | "
+            + " | ".join(f"{float(r[k + '_frac']):.1%} ({float(r[k + '_frac']) * st:.0f} µs)" for k in ("wait", "allreduce", "backward")) + " |")
+    alone = one(setting="as-run", mode="train", ranks=1, batch=64)
+    both = pick(setting="as-run", mode="train", ranks=1, batch=64, concurrent="0") + \
+        pick(setting="as-run", mode="train", ranks=1, batch=64, concurrent="1")
+    if both and alone:
+        rates = sorted(float(r["img_per_s"]) for r in both)
+        say(f"\nTwo independent single-rank runs at once, one pinned to each core (no MPI between them), "
+            f"3 launches: {', '.join(f'{x:,.0f}' for x in rates)} img/s each (median "
+            f"{statistics.median(rates):,.0f}) against {float(alone['img_per_s']):,.0f} alone: "
+            f"{statistics.median(rates) / float(alone['img_per_s']):.0%}. What two ranks lose beyond that is "
+            "the communication and the waiting at its two synchronisation points.\n")
 io = one(mode="io")
 say(f"\nI/O per event: checkpoint {float(io['checkpoint_ms']):.1f} ms (every 1000 steps), metrics row "
     f"{float(io['log_ms']):.2f} ms (every 100), sample grid {float(io['samples_ms']):.2f} ms (every 500).\n")
