@@ -15,12 +15,31 @@ typedef struct {
     double nn_ratio;     /* mean distance to the nearest training image / real-to-real's */
 } quality;
 
+/* Diversity and nearest-neighbour distances use at most this many images of each set. */
+enum { QUALITY_PAIRS = 400 };
+
+/* What a score compares against, computed once: the real images' classifier features
+ * (mean, covariance trace and square root) and their own distance baselines. */
+typedef struct {
+    const classifier *clf; /* borrowed */
+    int digit, X, n_train;
+    double *train;         /* (n_train, X) the images the GAN trained on; owned */
+    double *mu, *root;     /* (D) feature mean, (D, D) covariance^(1/2); owned */
+    double trace;          /* trace of the feature covariance */
+    double pair_mean;      /* mean pairwise distance within the reference images */
+    double nearest_mean;   /* mean distance from a reference image to its nearest other training image */
+} quality_ref;
+
 /*
- * Score `images` against `reference` (real images of the digit) and `train`
- * (the images the GAN trained on; for the nearest-neighbour ratio, whose
- * baseline is the reference set's distance to `train`).
+ * Prepare scoring against `reference` (real images of the digit) and `train` (the
+ * images the GAN trained on, for the nearest-neighbour ratio, whose baseline is the
+ * reference images' own distance to `train`). `c` must outlive r.
  */
-quality quality_score(const classifier *c, int digit, const float *images, int n, const float *reference,
-                      int n_ref, const float *train, int n_train, int X);
+void quality_ref_init(quality_ref *r, const classifier *c, int digit, const float *reference, int n_ref,
+                      const float *train, int n_train, int X);
+void quality_ref_free(quality_ref *r);
+
+/* Score n images (n >= 2) against r. */
+quality quality_score(const quality_ref *r, const float *images, int n);
 
 #endif

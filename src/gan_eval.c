@@ -172,8 +172,13 @@ int main(int argc, char **argv)
 
     /* The floor: one half of the real images scored against the other half. */
     const int half = real.n / 2;
-    quality floor = quality_score(&c, digit, all, half, all + (size_t)half * X, real.n - half, all, real.n, X);
-    quality q = quality_score(&c, digit, images, n, all, real.n, all, real.n, X);
+    quality_ref ref;
+    quality_ref_init(&ref, &c, digit, all + (size_t)half * X, real.n - half, all, real.n, X);
+    quality floor = quality_score(&ref, all, half);
+    quality_ref_free(&ref);
+    quality_ref_init(&ref, &c, digit, all, real.n, all, real.n, X);
+    quality q = quality_score(&ref, images, n);
+    quality_ref_free(&ref);
     printf("gan_eval: %d images from %s%s vs %d real images of digit %d\n", n, checkpoint ? checkpoint : samples,
            step >= 0 ? "" : " (samples file)", real.n, digit);
     printf("  %-28s %10s %12s\n", "", "samples", "real/real");

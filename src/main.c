@@ -203,7 +203,8 @@ typedef struct {
     float *real;   /* (n_real, X) the selected real images in [0, 1] */
     int n_real;
     float *noise, *hidden, *images; /* fixed eval noise (EVAL_SAMPLES, Z) and scratch */
-    quality floor; /* half of the real images against the other half */
+    quality_ref ref; /* all real images, prepared once */
+    quality floor;   /* half of the real images against the other half */
 } evaluator;
 
 static int evaluator_init(evaluator *e, const gan_config *cfg, const idx_images *img, int noise_dim,
@@ -230,13 +231,16 @@ static int evaluator_init(evaluator *e, const gan_config *cfg, const idx_images 
     rng_t r = rng_make((uint64_t)cfg->seed, RNG_STREAM_SAMPLES + 1);
     rng_fill_noise(&r, e->noise, (long)EVAL_SAMPLES * noise_dim);
     const int half = img->n / 2;
-    e->floor = quality_score(&e->clf, cfg->digit, e->real, half, e->real + (size_t)half * X, img->n - half,
-                             e->real, img->n, X);
+    quality_ref other_half;
+    quality_ref_init(&other_half, &e->clf, cfg->digit, e->real + (size_t)half * X, img->n - half, e->real, img->n, X);
+    e->floor = quality_score(&other_half, e->real, half);
+    quality_ref_free(&other_half);
+    quality_ref_init(&e->ref, &e->clf, cfg->digit, e->real, img->n, e->real, img->n, X);
     return 0;
 }
 
 /* Score G (its moving average when there is one) on the fixed eval noise. */
-static quality evaluate(evaluator *e, const trainer *t, int digit)
+static quality evaluate(evaluator *e, const trainer *t)
 {
     mlp g = t->model.g; /* a view: same sizes, possibly the EMA's parameters */
     if (t->ema) g.params = t->ema, g.w1 = t->ema, g.b1 = t->ema + (t->model.g.b1 - t->model.g.params),
@@ -244,12 +248,13 @@ static quality evaluate(evaluator *e, const trainer *t, int digit)
     const int X = t->model.hp.image_size;
     generator_infer(&g, t->model.hp.leaky_alpha, e->noise, EVAL_SAMPLES, e->hidden, e->images);
     for (size_t i = 0; i < (size_t)EVAL_SAMPLES * X; i++) e->images[i] = 0.5f * (e->images[i] + 1.0f);
-    return quality_score(&e->clf, digit, e->images, EVAL_SAMPLES, e->real, e->n_real, e->real, e->n_real, X);
+    return quality_score(&e->ref, e->images, EVAL_SAMPLES);
 }
 
 static void evaluator_free(evaluator *e)
 {
     if (e->real) classifier_free(&e->clf);
+    quality_ref_free(&e->ref);
     free(e->real), free(e->noise), free(e->hidden), free(e->images);
 }
 
@@ -473,7 +478,7 @@ int main(int argc, char **argv)
                                           NAN, NAN, NAN, NAN, NAN}};
                 double eval_seconds = 0;
                 if (do_eval) {
-                    quality q = evaluate(&eval, &t, cfg.digit);
+                    quality q = evaluate(&eval, &t);
                     eval_seconds = MPI_Wtime() - now;
                     double scores[5] = {q.frac_target, q.confidence, q.frechet, q.diversity, q.nn_ratio};
                     memcpy(row.values + 6, scores, sizeof scores);

@@ -43,8 +43,10 @@ check "noise: Frechet distance > 10x the floor" \
   awk -v v="$(value noise.txt fd)" -v f="$(value noise.txt floor_fd)" 'BEGIN { exit !(v > 10 * f) }'
 check "noise is more diverse than real zeros" awk -v v="$(value noise.txt div)" 'BEGIN { exit !(v > 1.1) }'
 
-# The Fréchet distance against numpy/scipy-free linear algebra in Python (eigh-based sqrtm).
-check "Frechet distance matches an independent computation" $PY - "$HERE/../datasets/classifier.h5" "$(value ones.txt fd)" <<'PY'
+# The Fréchet distance, diversity and nearest-neighbour ratios against numpy: eigh-based
+# sqrtm, and distances pixel by pixel (gan_eval uses LAPACK and the |a|²+|b|²-2a·b GEMM form).
+check "Frechet distance, diversity and nn ratio match an independent computation" $PY - "$HERE/../datasets/classifier.h5" \
+  "$(value ones.txt fd)" "$(value ones.txt div)" "$(value ones.txt nn)" <<'PY'
 import gzip, struct, sys
 import h5py, numpy as np
 c = h5py.File(sys.argv[1], "r")
@@ -62,8 +64,24 @@ root = (v * np.sqrt(np.clip(w, 0, None))) @ v.T
 ev = np.linalg.eigvalsh(root @ s2 @ root)
 fd = ((m1 - m2) ** 2).sum() + np.trace(s1) + np.trace(s2) - 2 * np.sqrt(np.clip(ev, 0, None)).sum()
 got = float(sys.argv[2])
-print(f"numpy {fd:.4f}, gan_eval {got:.4f}")
+print(f"Frechet: numpy {fd:.4f}, gan_eval {got:.4f}")
 assert abs(fd - got) <= 1e-3 * fd + 1e-2, (fd, got)
+P = 400  # QUALITY_PAIRS
+train = (x[y == 0] / 255.0).astype(np.float32).astype(np.float64)
+gen, ref = ones.reshape(len(ones), -1)[:P].astype(np.float64), train[:P]
+def pairwise(s):
+    d = np.sqrt(((s[:, None, :] - s[None, :, :]) ** 2).sum(-1))
+    return d[np.triu_indices(len(s), 1)].mean()
+def nearest(a):
+    out = []
+    for row in a:
+        d = np.sqrt(((train - row) ** 2).sum(-1))
+        out.append(d[d > 0].min())
+    return np.mean(out)
+div, nn = pairwise(gen) / pairwise(ref), nearest(gen) / nearest(ref)
+print(f"diversity: numpy {div:.4f}, gan_eval {sys.argv[3]}; nn ratio: numpy {nn:.4f}, gan_eval {sys.argv[4]}")
+assert abs(div - float(sys.argv[3])) <= 2e-4, div
+assert abs(nn - float(sys.argv[4])) <= 2e-4, nn
 PY
 
 # From a checkpoint and from a gan_sample file of the same checkpoint.
