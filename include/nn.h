@@ -1,7 +1,7 @@
 /*
  * nn.h: the layers of both networks, as forward/backward pairs.
  *
- * Shapes: B = batch rows, and every matrix is row-major. A dense layer's
+ * Shapes: B = batch rows (B >= 1), and every matrix is row-major. A dense layer's
  * kernel is (in, out) so that y = x·W + b, the layout of the checkpoint.
  * Conventions: outputs first, then inputs and weights, then sizes. Backward
  * functions OVERWRITE their gradients (dx, dw, db): each is written once per

@@ -39,7 +39,7 @@ void quality_ref_init(quality_ref *r, const classifier *c, int digit, const floa
                       const float *train, int n_train, int X);
 void quality_ref_free(quality_ref *r);
 
-/* Score n images (n >= 2) against r. */
+/* Score n images (n >= 2) against r; every field is NaN if a pixel is not finite. */
 quality quality_score(const quality_ref *r, const float *images, int n);
 
 #endif

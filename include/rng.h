@@ -30,9 +30,9 @@ static inline uint64_t splitmix64_mix(uint64_t z)
     return z ^ (z >> 31);
 }
 
-/* An independent stream for (seed, stream): the start state is a hash of both. */
 #define RNG_GAMMA 0x9e3779b97f4a7c15ULL /* SplitMix64's increment: 2^64 / golden ratio */
 
+/* An independent stream for (seed, stream): the start state is a hash of both. */
 static inline rng_t rng_make(uint64_t seed, uint64_t stream)
 {
     rng_t r = {splitmix64_mix(splitmix64_mix(seed) ^ (stream * 0x9e3779b97f4a7c15ULL + 0x632be59bd9b4e019ULL))};

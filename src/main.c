@@ -200,8 +200,7 @@ enum { EVAL_SAMPLES = 500 };
 
 typedef struct {
     classifier clf;
-    float *real;   /* (n_real, X) the selected real images in [0, 1] */
-    int n_real;
+    int clf_loaded;
     float *noise, *hidden, *images; /* fixed eval noise (EVAL_SAMPLES, Z) and scratch */
     quality_ref ref; /* all real images, prepared once */
     quality floor;   /* half of the real images against the other half */
@@ -222,9 +221,9 @@ static int evaluator_init(evaluator *e, const gan_config *cfg, const idx_images 
         err_buf detail = *err;
         return err_set(err, "--classifier %s (or --eval-every 0)", detail.msg);
     }
-    e->n_real = img->n;
-    e->real = xmalloc(sizeof(float) * img->n * X);
-    for (size_t i = 0; i < (size_t)img->n * X; i++) e->real[i] = img->pixels[i] / 255.0f;
+    e->clf_loaded = 1;
+    float *real = xmalloc(sizeof(float) * img->n * X); /* the selected real images in [0, 1] */
+    for (size_t i = 0; i < (size_t)img->n * X; i++) real[i] = img->pixels[i] / 255.0f;
     e->noise = xmalloc(sizeof(float) * EVAL_SAMPLES * noise_dim);
     e->hidden = xmalloc(sizeof(float) * EVAL_SAMPLES * g_hidden);
     e->images = xmalloc(sizeof(float) * EVAL_SAMPLES * X);
@@ -232,10 +231,11 @@ static int evaluator_init(evaluator *e, const gan_config *cfg, const idx_images 
     rng_fill_noise(&r, e->noise, (long)EVAL_SAMPLES * noise_dim);
     const int half = img->n / 2;
     quality_ref other_half;
-    quality_ref_init(&other_half, &e->clf, cfg->digit, e->real + (size_t)half * X, img->n - half, e->real, img->n, X);
-    e->floor = quality_score(&other_half, e->real, half);
+    quality_ref_init(&other_half, &e->clf, cfg->digit, real + (size_t)half * X, img->n - half, real, img->n, X);
+    e->floor = quality_score(&other_half, real, half);
     quality_ref_free(&other_half);
-    quality_ref_init(&e->ref, &e->clf, cfg->digit, e->real, img->n, e->real, img->n, X);
+    quality_ref_init(&e->ref, &e->clf, cfg->digit, real, img->n, real, img->n, X);
+    free(real); /* the reference keeps what it needs */
     return 0;
 }
 
@@ -253,9 +253,9 @@ static quality evaluate(evaluator *e, const trainer *t)
 
 static void evaluator_free(evaluator *e)
 {
-    if (e->real) classifier_free(&e->clf);
+    if (e->clf_loaded) classifier_free(&e->clf);
     quality_ref_free(&e->ref);
-    free(e->real), free(e->noise), free(e->hidden), free(e->images);
+    free(e->noise), free(e->hidden), free(e->images);
 }
 
 /* ---- preemption --------------------------------------------------------------------- */

@@ -2,8 +2,8 @@
  * quality.c: the quality score (see quality.h).
  *
  * Everything about the real images is computed once, in quality_ref_init; a score then
- * costs one classifier pass, two matrix products and one symmetric eigensolve of the
- * feature dimension, plus two distance matrices as GEMMs (about 0.1 s for 500 images).
+ * costs one classifier pass, a few GEMMs (the feature covariance, R·S·R and two distance
+ * matrices) and one symmetric eigensolve of the feature dimension.
  */
 #include "quality.h"
 
@@ -15,16 +15,16 @@
 #include "common.h"
 
 /* LAPACK's symmetric eigensolver, from the OpenBLAS build (Fortran ABI: arguments by
- * reference, then the hidden lengths of the two character arguments). */
+ * reference, then the hidden lengths of the two character arguments; 32-bit integers, i.e.
+ * an LP64 OpenBLAS as Debian's, not an ILP64 "openblas64" build). */
 extern void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda, double *w,
                     double *work, const int *lwork, int *iwork, const int *liwork, int *info, size_t jobz_len,
                     size_t uplo_len);
 
 /* Eigenvalues w (ascending) of the symmetric d x d matrix a. With vectors, a is overwritten
  * by the eigenvectors: LAPACK stores eigenvector k as column k in column-major order, which
- * is row k of a as we index it (row-major). Aborts if LAPACK fails, which it does not on the
- * covariance of finite features. */
-static void sym_eigen(double *a, int d, double *w, int vectors)
+ * is row k of a as we index it (row-major). Returns LAPACK's info: 0 on success. */
+static int sym_eigen(double *a, int d, double *w, int vectors)
 {
     const char jobz = vectors ? 'V' : 'N', uplo = 'L';
     int info = 0, lwork = -1, liwork = -1, iwork_size = 0;
@@ -33,9 +33,16 @@ static void sym_eigen(double *a, int d, double *w, int vectors)
     lwork = (int)work_size, liwork = iwork_size;
     double *work = xmalloc(sizeof(double) * (size_t)lwork);
     int *iwork = xmalloc(sizeof(int) * (size_t)liwork);
-    dsyevd_(&jobz, &uplo, &d, a, &d, w, work, &lwork, iwork, &liwork, &info, 1, 1);
-    if (info != 0) FATAL("LAPACK dsyevd failed (info %d) on a %d x %d covariance matrix", info, d, d);
+    if (info == 0) dsyevd_(&jobz, &uplo, &d, a, &d, w, work, &lwork, iwork, &liwork, &info, 1, 1);
     free(work), free(iwork);
+    return info;
+}
+
+static int all_finite(const double *x, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (!isfinite(x[i])) return 0;
+    return 1;
 }
 
 static double *to_double(const float *x, size_t n)
@@ -76,7 +83,11 @@ static double *sq_distances(const double *a, int na, const double *b, int nb, in
 }
 
 /* Two 8-bit images that differ at all are at least 1/255 apart, i.e. 1.5e-5 in squared
- * distance; below this they are the same image (the rounding of the dgemm form is ~1e-12). */
+ * distance; below this, two images are the same one (the dgemm form rounds at ~1e-12).
+ * The nearest-neighbour distances skip such pairs, so that real images scored against the
+ * training set they belong to (the floor, gan_eval --samples of real digits) do not find
+ * themselves. A generated image never lands that close to a training image (tanh outputs
+ * are not multiples of 1/255); memorising shows as a ratio well below 1. */
 #define SAME_IMAGE_D2 1e-9
 
 static double mean_pairwise(const double *x, int n, int X)
@@ -88,7 +99,7 @@ static double mean_pairwise(const double *x, int n, int X)
     return n > 1 ? s / ((double)n * (n - 1) / 2) : 0;
 }
 
-/* Mean over a of the distance to the nearest image of b, skipping identical ones. */
+/* Mean over a of the distance to the nearest other image of b. */
 static double mean_nearest(const double *a, int na, const double *b, int nb, int X)
 {
     double *d2 = sq_distances(a, na, b, nb, X), s = 0;
@@ -119,19 +130,20 @@ void quality_ref_init(quality_ref *r, const classifier *c, int digit, const floa
     double *cov = xmalloc(sizeof(double) * D * D), *w = xmalloc(sizeof(double) * D);
     moments(feat, n_ref, D, r->mu, cov);
     for (int i = 0; i < D; i++) r->trace += cov[i * D + i];
-    /* root = cov^(1/2) = V·sqrt(L)·Vᵀ, eigenvector k being row k of cov now. */
-    sym_eigen(cov, D, w, 1);
-    for (int i = 0; i < D; i++)
-        for (int j = 0; j < D; j++) {
-            double s = 0;
-            for (int k = 0; k < D; k++) s += cov[k * D + i] * sqrt(fmax(w[k], 0)) * cov[k * D + j];
-            r->root[i * D + j] = s;
-        }
+    /* root = cov^(1/2) = Vᵀ·diag(sqrt(L))·V, with eigenvector k as row k of V (= cov now).
+     * Real images give finite features, so LAPACK cannot fail here short of a broken
+     * library or classifier file. */
+    int info = all_finite(cov, (size_t)D * D) ? sym_eigen(cov, D, w, 1) : -1;
+    if (info != 0) FATAL("quality score: no eigendecomposition of the real images' feature covariance (info %d)", info);
+    double *scaled = xmalloc(sizeof(double) * D * D);
+    for (int k = 0; k < D; k++)
+        for (int j = 0; j < D; j++) scaled[k * D + j] = sqrt(fmax(w[k], 0)) * cov[k * D + j];
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, D, D, D, 1.0, cov, D, scaled, D, 0.0, r->root, D);
     const int m = n_ref < QUALITY_PAIRS ? n_ref : QUALITY_PAIRS;
     double *ref = to_double(reference, (size_t)m * X);
     r->pair_mean = mean_pairwise(ref, m, X);
     r->nearest_mean = mean_nearest(ref, m, r->train, n_train, X);
-    free(probs), free(feat), free(cov), free(w), free(ref);
+    free(probs), free(feat), free(cov), free(w), free(scaled), free(ref);
 }
 
 void quality_ref_free(quality_ref *r)
@@ -142,8 +154,12 @@ void quality_ref_free(quality_ref *r)
 
 quality quality_score(const quality_ref *r, const float *images, int n)
 {
-    quality q = {0};
     const int X = r->X;
+    /* A diverged generator (NaN or inf pixels) scores NaN throughout: an argmax over NaN
+     * probabilities would call every image a 0, and a clamp at 0 would call it a perfect match. */
+    for (size_t i = 0; i < (size_t)n * X; i++)
+        if (!isfinite(images[i])) return (quality){NAN, NAN, NAN, NAN, NAN};
+    quality q = {0};
     float *probs = xmalloc(sizeof(float) * n * K), *feat = xmalloc(sizeof(float) * n * D);
     classifier_apply(r->clf, images, n, probs, feat);
     long hits = 0;
@@ -162,16 +178,20 @@ quality quality_score(const quality_ref *r, const float *images, int n)
     double *mu = xmalloc(sizeof(double) * D), *s = xmalloc(sizeof(double) * D * D);
     double *t = xmalloc(sizeof(double) * D * D), *m = xmalloc(sizeof(double) * D * D), *w = xmalloc(sizeof(double) * D);
     moments(feat, n, D, mu, s);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, D, D, D, 1.0, r->root, D, s, D, 0.0, t, D);
-    cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, D, D, D, 1.0, t, D, r->root, D, 0.0, m, D);
-    sym_eigen(m, D, w, 0);
-    double trace_sqrt = 0, trace = 0, dmu = 0;
-    for (int i = 0; i < D; i++) {
-        trace_sqrt += sqrt(fmax(w[i], 0));
-        trace += s[i * D + i];
-        dmu += (mu[i] - r->mu[i]) * (mu[i] - r->mu[i]);
+    q.frechet = NAN; /* only if LAPACK fails: finite images give finite features */
+    if (all_finite(mu, D) && all_finite(s, (size_t)D * D)) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, D, D, D, 1.0, r->root, D, s, D, 0.0, t, D);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, D, D, D, 1.0, t, D, r->root, D, 0.0, m, D);
+        if (sym_eigen(m, D, w, 0) == 0) {
+            double trace_sqrt = 0, trace = 0, dmu = 0;
+            for (int i = 0; i < D; i++) {
+                trace_sqrt += sqrt(fmax(w[i], 0));
+                trace += s[i * D + i];
+                dmu += (mu[i] - r->mu[i]) * (mu[i] - r->mu[i]);
+            }
+            q.frechet = fmax(dmu + trace + r->trace - 2 * trace_sqrt, 0);
+        }
     }
-    q.frechet = fmax(dmu + trace + r->trace - 2 * trace_sqrt, 0);
 
     /* Pairwise and nearest-neighbour distances on at most QUALITY_PAIRS images. */
     const int k = n < QUALITY_PAIRS ? n : QUALITY_PAIRS;

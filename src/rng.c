@@ -10,7 +10,7 @@ HOT_LOOP void rng_fill_uniform(rng_t *r, float *out, long n)
     const uint64_t s = r->state;
     for (long i = 0; i < n; i++) {
         const uint32_t bits = (uint32_t)(splitmix64_mix(s + (uint64_t)(i + 1) * RNG_GAMMA) >> 40);
-        out[i] = (float)(int32_t)bits * (1.0f / 16777216.0f);
+        out[i] = (float)(int32_t)bits * (1.0f / 16777216.0f); /* via int32: AVX2 has no u64->float */
     }
     r->state = s + (uint64_t)n * RNG_GAMMA;
 }

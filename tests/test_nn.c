@@ -177,7 +177,7 @@ static void test_adam(void)
 }
 
 /* The loader may run the AVX2 clone of Adam (src/clones.h); it must give bitwise what the
- * plain scalar formula gives, compiled here for the x86-64 baseline. 1001 parameters: the
+ * plain scalar formula gives, compiled here for the x86-64 baseline. 1081 parameters: the
  * vector body and its scalar tail both run. */
 static void test_adam_bitwise(void)
 {
