@@ -10,6 +10,8 @@
  *   /ema/generator/...: the moving average of G's weights, same layout (with --ema-decay)
  *   /state/ranks  (W, 5) int64: per rank: noise rng, data rng, cursor, epoch, shard size
  *   /state/orders (W, max shard) int32: per rank: the current epoch's order (-1 padded)
+ *   /state/stats  (W, 5) float64: per rank: d_loss, g_loss, D(x), D(G(z)) sums and their step
+ *     count since the last /metrics row (optional on reading: absent before this was added)
  *   root attributes: format_version, step, every option, world_size, global_batch, data, ...
  *
  * The first 512 bytes are an HDF5 user block (HDF5 and h5py skip it) holding a

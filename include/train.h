@@ -70,13 +70,17 @@ void trainer_enable_ema(trainer *t, float decay);
 void trainer_step(trainer *t);
 
 /* What each rank contributes to a checkpoint so that a resumed run continues
- * exactly: its random streams and its place in its shard's current epoch. */
-enum { RANK_STATE_LEN = 5 };
+ * exactly: its random streams, its place in its shard's current epoch, and the loss
+ * sums since the last log (so the first /metrics row after a resume averages the same
+ * steps as the uninterrupted run's). */
+enum { RANK_STATE_LEN = 5, RANK_STATS_LEN = 5 };
 typedef struct {
     int world;
     int max_shard;           /* largest shard: width of orders */
     int64_t *ranks;          /* (world, RANK_STATE_LEN): noise rng, data rng, cursor, epoch, shard size */
     int32_t *orders;         /* (world, max_shard): each rank's epoch order, padded with -1 */
+    double *stats;           /* (world, RANK_STATS_LEN): sums of d_loss, g_loss, d_real, d_fake and their
+                                step count since the last log; NULL from checkpoints without them */
 } run_state;
 
 /* Collective: gather every rank's state on rank 0 (rs is filled on rank 0 only). */
@@ -86,6 +90,9 @@ void trainer_scatter_state(trainer *t, const run_state *rs);
 /* A different world size: keep the (global) networks, re-derive each rank's
  * streams from (seed, step) so no stream repeats the one before the resume. */
 void trainer_rederive_streams(trainer *t, uint64_t seed);
+/* Collective, with any world size: rank 0 takes over the loss sums of every saved rank
+ * (rank 0's rs only); the other ranks start from zero. */
+void trainer_fold_stats(trainer *t, const run_state *rs);
 void run_state_free(run_state *rs);
 
 /* Average the stats accumulated since the last call over steps and ranks

@@ -64,8 +64,10 @@ static int write_state(hid_t file, const run_state *rs)
 {
     const hsize_t ranks[2] = {(hsize_t)rs->world, RANK_STATE_LEN};
     const hsize_t orders[2] = {(hsize_t)rs->world, (hsize_t)rs->max_shard};
-    if (h5_write_ints(file, "/state/ranks", 2, ranks, H5T_STD_I64LE, H5T_NATIVE_INT64, rs->ranks)) return -1;
-    return h5_write_ints(file, "/state/orders", 2, orders, H5T_STD_I32LE, H5T_NATIVE_INT32, rs->orders);
+    const hsize_t stats[2] = {(hsize_t)rs->world, RANK_STATS_LEN};
+    if (h5_write_array(file, "/state/ranks", 2, ranks, H5T_STD_I64LE, H5T_NATIVE_INT64, rs->ranks)) return -1;
+    if (h5_write_array(file, "/state/stats", 2, stats, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, rs->stats)) return -1;
+    return h5_write_array(file, "/state/orders", 2, orders, H5T_STD_I32LE, H5T_NATIVE_INT32, rs->orders);
 }
 
 /* fsync a file or directory by path, so the rename below is durable. */
@@ -306,7 +308,20 @@ static int read_state(hid_t file, const char *path, checkpoint_info *info, err_b
         }
     }
     free(seen);
-    return rc;
+    if (rc) return rc;
+    /* Loss sums since the last log: absent from checkpoints of earlier versions (then the
+     * first /metrics row after the resume averages only the steps after it). */
+    if (H5Lexists(file, "/state/stats", H5P_DEFAULT) <= 0) return 0;
+    const hsize_t stats[2] = {(hsize_t)rs->world, RANK_STATS_LEN};
+    rs->stats = xmalloc(sizeof(double) * RANK_STATS_LEN * rs->world);
+    if (h5_read_exact(file, path, "/state/stats", 2, stats, H5T_NATIVE_DOUBLE, rs->stats, err)) return -1;
+    for (int r = 0; r < rs->world; r++) {
+        const double *row = rs->stats + (size_t)r * RANK_STATS_LEN, count = row[RANK_STATS_LEN - 1];
+        int ok = count >= 0 && count <= 1e15 && count == floor(count);
+        for (int k = 0; k < RANK_STATS_LEN; k++) ok &= isfinite(row[k]);
+        if (!ok) return err_set(err, "%s: /state/stats row %d is not a set of finite sums and a step count", path, r);
+    }
+    return 0;
 }
 
 /* Check the header in the user block against the bytes after it (see checkpoint.h). */

@@ -31,10 +31,10 @@ int h5_fail(err_buf *err, const char *path, const char *what)
 
 int h5_write_floats(hid_t loc, const char *name, int rank, const hsize_t *dims, const float *data)
 {
-    return h5_write_ints(loc, name, rank, dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data);
+    return h5_write_array(loc, name, rank, dims, H5T_IEEE_F32LE, H5T_NATIVE_FLOAT, data);
 }
 
-int h5_write_ints(hid_t loc, const char *name, int rank, const hsize_t *dims, hid_t file_type,
+int h5_write_array(hid_t loc, const char *name, int rank, const hsize_t *dims, hid_t file_type,
                   hid_t mem_type, const void *data)
 {
     hid_t lcpl = H5Pcreate(H5P_LINK_CREATE), dcpl = H5Pcreate(H5P_DATASET_CREATE);

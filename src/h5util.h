@@ -28,8 +28,8 @@ int h5_attr_int(hid_t obj, const char *name, long long v);
 int h5_attr_double(hid_t obj, const char *name, double v);
 int h5_attr_string(hid_t obj, const char *name, const char *v);
 
-/* Create an integer dataset (int64 or int32 by mem_type) and write `data`. */
-int h5_write_ints(hid_t loc, const char *name, int rank, const hsize_t *dims, hid_t file_type,
+/* Create a dataset of file_type (any HDF5 number type) and write `data`, of mem_type. */
+int h5_write_array(hid_t loc, const char *name, int rank, const hsize_t *dims, hid_t file_type,
                   hid_t mem_type, const void *data);
 
 /* Read a scalar integer attribute; -1 if it is missing or not a number. */

@@ -317,6 +317,7 @@ static int resume_trainer(trainer *t, const gan_config *cfg, int n_images, err_b
         trainer_scatter_state(t, t->rank == 0 ? &info.state : NULL);
     } else {
         trainer_rederive_streams(t, (uint64_t)cfg->seed);
+        trainer_fold_stats(t, t->rank == 0 ? &info.state : NULL);
     }
     if (t->rank == 0) {
         if (exact)

@@ -167,6 +167,7 @@ void trainer_gather_state(const trainer *t, run_state *rs)
 {
     const data_shard *s = &t->shard;
     int64_t mine[RANK_STATE_LEN] = {(int64_t)t->rng.state, (int64_t)s->rng.state, s->cursor, s->epoch, s->n};
+    double sums[RANK_STATS_LEN] = {t->sum.d_loss, t->sum.g_loss, t->sum.d_real, t->sum.d_fake, (double)t->sum_steps};
     int max_shard = 0;
     MPI_CHECK(MPI_Allreduce(&s->n, &max_shard, 1, MPI_INT, MPI_MAX, t->comm));
     int32_t *order = xmalloc(sizeof(int32_t) * (size_t)max_shard);
@@ -177,10 +178,18 @@ void trainer_gather_state(const trainer *t, run_state *rs)
         rs->max_shard = max_shard;
         rs->ranks = xmalloc(sizeof(int64_t) * RANK_STATE_LEN * t->world);
         rs->orders = xmalloc(sizeof(int32_t) * (size_t)max_shard * t->world);
+        rs->stats = xmalloc(sizeof(double) * RANK_STATS_LEN * t->world);
     }
     MPI_CHECK(MPI_Gather(mine, RANK_STATE_LEN, MPI_INT64_T, rs->ranks, RANK_STATE_LEN, MPI_INT64_T, 0, t->comm));
     MPI_CHECK(MPI_Gather(order, max_shard, MPI_INT32_T, rs->orders, max_shard, MPI_INT32_T, 0, t->comm));
+    MPI_CHECK(MPI_Gather(sums, RANK_STATS_LEN, MPI_DOUBLE, rs->stats, RANK_STATS_LEN, MPI_DOUBLE, 0, t->comm));
     free(order);
+}
+
+static void set_stats(trainer *t, const double *row)
+{
+    t->sum = (gan_stats){row[0], row[1], row[2], row[3]};
+    t->sum_steps = (long long)row[4];
 }
 
 void trainer_scatter_state(trainer *t, const run_state *rs)
@@ -201,6 +210,23 @@ void trainer_scatter_state(trainer *t, const run_state *rs)
     t->shard.epoch = mine[3];
     for (int i = 0; i < t->shard.n; i++) t->shard.order[i] = order[i];
     free(order);
+    /* Each rank's own loss sums, so that the next /metrics row is bitwise the uninterrupted one. */
+    int has_stats = t->rank == 0 && rs->stats != NULL;
+    MPI_CHECK(MPI_Bcast(&has_stats, 1, MPI_INT, 0, t->comm));
+    double sums[RANK_STATS_LEN] = {0};
+    if (has_stats)
+        MPI_CHECK(MPI_Scatter(t->rank == 0 ? rs->stats : NULL, RANK_STATS_LEN, MPI_DOUBLE, sums, RANK_STATS_LEN,
+                              MPI_DOUBLE, 0, t->comm));
+    set_stats(t, sums);
+}
+
+void trainer_fold_stats(trainer *t, const run_state *rs)
+{
+    double total[RANK_STATS_LEN] = {0};
+    if (t->rank == 0 && rs->stats)
+        for (int r = 0; r < rs->world; r++)
+            for (int k = 0; k < RANK_STATS_LEN; k++) total[k] += rs->stats[r * RANK_STATS_LEN + k];
+    set_stats(t, total); /* zeros on the other ranks: trainer_take_stats sums over ranks */
 }
 
 void trainer_rederive_streams(trainer *t, uint64_t seed)
@@ -216,5 +242,6 @@ void run_state_free(run_state *rs)
 {
     free(rs->ranks);
     free(rs->orders);
+    free(rs->stats);
     memset(rs, 0, sizeof *rs);
 }

@@ -47,6 +47,15 @@ def check_checkpoint(path, steps, world, Z=100, Hg=128, Hd=128, X=784):
                    f"{path}: /optimizer/{net} attribute step != {steps}")
             if f"optimizer/{net}/v" in f:
                 expect(np.all(f[f"optimizer/{net}/v"][()] >= 0), f"{path}: negative Adam v")
+        for name, dtype, width in (("state/ranks", np.int64, 5), ("state/stats", np.float64, 5)):
+            expect(name in f and f[name].dtype == dtype and f[name].shape == (world, width),
+                   f"{path}: /{name} missing or not {np.dtype(dtype).name} ({world}, {width})")
+        if "state/stats" in f:  # loss sums since the last log, and their step count
+            counts = f["state/stats"][:, 4]
+            expect(np.all(np.isfinite(f["state/stats"][()])) and np.all((counts >= 0) & (counts == np.floor(counts))),
+                   f"{path}: /state/stats is not finite sums with whole step counts")
+        expect("state/orders" in f and f["state/orders"].dtype == np.int32 and f["state/orders"].shape[0] == world,
+               f"{path}: /state/orders missing or not int32 with {world} rows")
         a = f.attrs
         expect(a.get("format_version") == 1, f"{path}: format_version {a.get('format_version')}")
         expect(a.get("step") == steps, f"{path}: step {a.get('step')}, want {steps}")

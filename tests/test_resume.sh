@@ -42,10 +42,13 @@ check "numbered checkpoint is the same file" cmp keep/checkpoint.h5 keep/checkpo
 mpi 2 --steps 200 "${common[@]}" --out keep --resume keep/checkpoint_0000000120.h5 > older.log 2>&1
 check "resume from step 120 exits 0" test $? -eq 0
 check "resume from 120 ends with the uninterrupted run's numbers" $PY "$HERE/same_state.py" full2/checkpoint.h5 keep/checkpoint.h5
-check "history after resuming from 120" $PY -c "
-import h5py
+check "history after resuming from 120 (not a log step): the uninterrupted run's rows, bitwise" $PY -c "
+import h5py, numpy as np
+a = h5py.File('full2/history.h5', 'r', libver='latest', swmr=True)
 b = h5py.File('keep/history.h5', 'r', libver='latest', swmr=True)
-assert list(b['metrics/step'][:]) == [50, 100, 150, 200], b['metrics/step'][:]"
+assert list(b['metrics/step'][:]) == [50, 100, 150, 200], b['metrics/step'][:]
+for k in ('d_loss', 'g_loss', 'd_real', 'd_fake'):  # row 150 averages steps 101-150 in both
+    assert np.array_equal(a['metrics/' + k][:], b['metrics/' + k][:]), (k, a['metrics/' + k][:], b['metrics/' + k][:])"
 
 # Another number of ranks: allowed, and said in one line.
 mpi 1 --steps 260 "${common[@]}" --out keep --resume > ranks.log 2>&1
@@ -92,6 +95,16 @@ cp full2/checkpoint.h5 dup.h5 && $PY -c "
 import h5py
 with h5py.File('dup.h5', 'r+') as f: f['state/orders'][0, 1] = f['state/orders'][0, 0]" && $RESTAMP dup.h5 > /dev/null
 expect_resume_error "dup.h5: /state/orders row 0 is not a permutation of its shard" --resume dup.h5
+cp full2/checkpoint.h5 stats.h5 && $PY -c "
+import h5py
+with h5py.File('stats.h5', 'r+') as f: f['state/stats'][1, 4] = 2.5" && $RESTAMP stats.h5 > /dev/null
+expect_resume_error "stats.h5: /state/stats row 1 is not a set of finite sums and a step count" --resume stats.h5
+# Checkpoints from before /state/stats existed still resume.
+cp full2/checkpoint.h5 nostats.h5 && $PY -c "
+import h5py
+with h5py.File('nostats.h5', 'r+') as f: del f['state/stats']" && $RESTAMP nostats.h5 > /dev/null
+check "a checkpoint without /state/stats resumes" \
+  bash -c "timeout 120 '$MPIRUN' --oversubscribe -n 2 '$GAN' --steps 210 --out nostats_run --resume nostats.h5 > /dev/null 2>&1"
 $PY -c "open('junk.h5', 'wb').write(b'not hdf5 at all' * 100)"
 expect_resume_error "junk.h5: not a gan_train checkpoint (no checkpoint header)" --resume junk.h5
 expect_resume_error "full2/history.h5: an HDF5 file without gan_train's checkpoint header" --resume full2/history.h5

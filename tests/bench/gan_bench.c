@@ -166,7 +166,8 @@ int main(int argc, char **argv)
         gan_config cfg;
         config_defaults(&cfg);
         run_facts run = {&cfg, world, (long long)B * world, GAN_DEFAULT_DATA, GAN_DEFAULT_LABELS, img.n, 28, 28};
-        run_state rs = {1, t.shard.n, xcalloc(RANK_STATE_LEN, sizeof(int64_t)), xcalloc((size_t)t.shard.n, sizeof(int32_t))};
+        run_state rs = {1, t.shard.n, xcalloc(RANK_STATE_LEN, sizeof(int64_t)), xcalloc((size_t)t.shard.n, sizeof(int32_t)),
+                        xcalloc(RANK_STATS_LEN, sizeof(double))};
         rs.ranks[4] = t.shard.n;
         history h;
         float *noise = xcalloc(64 * 100, sizeof(float)), *grid = xcalloc(64 * 784, sizeof(float));
