@@ -33,6 +33,10 @@ typedef struct {
 void mlp_init(mlp *net, int in, int hidden, int out);
 void mlp_free(mlp *net);
 
+/* A view of net's layers over another parameter slab of the same layout (e.g. a moving
+ * average of the parameters): no gradients or Adam state, owns nothing, do not free. */
+mlp mlp_view(const mlp *net, float *params);
+
 /* Glorot-uniform kernels (U(±sqrt(6/(fan_in+fan_out)))), zero biases. */
 void mlp_init_glorot(mlp *net, rng_t *rng);
 

@@ -242,9 +242,7 @@ static int evaluator_init(evaluator *e, const gan_config *cfg, const idx_images 
 /* Score G (its moving average when there is one) on the fixed eval noise. */
 static quality evaluate(evaluator *e, const trainer *t)
 {
-    mlp g = t->model.g; /* a view: same sizes, possibly the EMA's parameters */
-    if (t->ema) g.params = t->ema, g.w1 = t->ema, g.b1 = t->ema + (t->model.g.b1 - t->model.g.params),
-                g.w2 = t->ema + (t->model.g.w2 - t->model.g.params), g.b2 = t->ema + (t->model.g.b2 - t->model.g.params);
+    const mlp g = t->ema ? mlp_view(&t->model.g, t->ema) : t->model.g;
     const int X = t->model.hp.image_size;
     generator_infer(&g, t->model.hp.leaky_alpha, e->noise, EVAL_SAMPLES, e->hidden, e->images);
     for (size_t i = 0; i < (size_t)EVAL_SAMPLES * X; i++) e->images[i] = 0.5f * (e->images[i] + 1.0f);

@@ -43,6 +43,16 @@ static float *slab_alloc(size_t n)
     return p;
 }
 
+/* Point the layer views into the slabs, in the documented order (no grads: no gradient views). */
+static void carve_views(mlp *net)
+{
+    const size_t w1 = 0, b1 = w1 + (size_t)net->in * net->hidden, w2 = b1 + net->hidden,
+                 b2 = w2 + (size_t)net->hidden * net->out;
+    net->w1 = net->params + w1, net->b1 = net->params + b1, net->w2 = net->params + w2, net->b2 = net->params + b2;
+    if (net->grads)
+        net->dw1 = net->grads + w1, net->db1 = net->grads + b1, net->dw2 = net->grads + w2, net->db2 = net->grads + b2;
+}
+
 void mlp_init(mlp *net, int in, int hidden, int out)
 {
     memset(net, 0, sizeof *net);
@@ -54,12 +64,15 @@ void mlp_init(mlp *net, int in, int hidden, int out)
     net->grads = slab_alloc(net->n_params + 1);
     net->m = slab_alloc(net->n_params);
     net->v = slab_alloc(net->n_params);
-    /* Carve the layer views out of the slabs, in the documented order. */
-    size_t w1 = 0, b1 = w1 + (size_t)in * hidden, w2 = b1 + hidden, b2 = w2 + (size_t)hidden * out;
-    net->w1 = net->params + w1, net->dw1 = net->grads + w1;
-    net->b1 = net->params + b1, net->db1 = net->grads + b1;
-    net->w2 = net->params + w2, net->dw2 = net->grads + w2;
-    net->b2 = net->params + b2, net->db2 = net->grads + b2;
+    carve_views(net);
+}
+
+mlp mlp_view(const mlp *net, float *params)
+{
+    mlp view = {.in = net->in, .hidden = net->hidden, .out = net->out, .n_params = net->n_params,
+                .params = params, .adam_t = net->adam_t};
+    carve_views(&view);
+    return view;
 }
 
 void mlp_free(mlp *net)

@@ -248,6 +248,13 @@ static void test_init(void)
     for (int i = 0; i < 128; i++) outside += fabsf(net.w2[i]) > limit2 || net.b1[i] != 0.0f;
     CHECK(outside == 0, "%d values outside Glorot bounds or non-zero biases", outside);
     CHECK(max1 > 0.95f * limit1, "kernel max %g does not reach the bound %g", max1, limit1);
+    /* A view over another slab (the EMA's) puts each layer at the same offset. */
+    float *other = calloc(net.n_params, sizeof(float));
+    mlp view = mlp_view(&net, other);
+    CHECK(view.w1 == other && view.b1 - other == net.b1 - net.params && view.w2 - other == net.w2 - net.params &&
+              view.b2 - other == net.b2 - net.params && view.grads == NULL && view.n_params == net.n_params,
+          "mlp_view: layers not at the network's offsets");
+    free(other);
     mlp_free(&net);
 }
 
