@@ -48,9 +48,12 @@ done
 mpirun "${mpirun_args[@]}" -n 2 $bench --allreduce | sed "s/^RESULT /RESULT setting=as-run /" >> "$log"
 # Where 2 ranks lose time: waiting for the slower rank (a barrier before each allreduce)
 # vs the allreduce itself; and two independent 1-rank runs at once, one per core, which
-# shows whether the cores slow each other down without any communication.
+# shows whether the cores slow each other down without any communication. Before each, a
+# plain 1 MiB allreduce: this VM's cross-core bandwidth varies over minutes (README).
 echo "== 2 ranks with --probe-wait; 2 independent single-rank runs at once" >&2
 for launch in 1 2 3; do
+  mpirun "${mpirun_args[@]}" -n 2 $bench --allreduce | grep " bytes=1048576 " \
+    | sed "s/^RESULT /RESULT setting=probe launch=$launch /" >> "$log"
   mpirun "${mpirun_args[@]}" -n 2 $bench --batch 64 --probe-wait \
     | sed "s/^RESULT /RESULT setting=as-run launch=$launch /" >> "$log"
   if [ "$(nproc)" -ge 2 ] && command -v taskset > /dev/null; then
