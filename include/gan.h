@@ -80,7 +80,8 @@ void gan_generator_forward_fixed(gan *m);
 void gan_discriminator_forward(gan *m);
 
 /* D step, backward (after gan_discriminator_forward): D's loss, and D's
- * gradients added into m->d.grads (zero them first). Fills st->d_loss, d_real, d_fake. */
+ * gradients written into m->d.grads (every entry but the spare float). Fills st->d_loss,
+ * d_real, d_fake. */
 void gan_discriminator_backward(gan *m, gan_stats *st);
 
 /* G step, forward: D on the fake rows only; run it after D's update. */
@@ -88,7 +89,7 @@ void gan_discriminator_forward_fake(gan *m);
 
 /* G step, backward (after gan_discriminator_forward_fake): G's non-saturating
  * loss, backpropagated through D to its input only (D's parameter gradients
- * are not computed), and G's gradients added into m->g.grads. Fills st->g_loss. */
+ * are not computed), and G's gradients written into m->g.grads. Fills st->g_loss. */
 void gan_generator_backward(gan *m, gan_stats *st);
 
 /* Inference (no dropout): images (n, X) in [-1, 1] from z (n, Z); hidden is (n, Hg) scratch. */
