@@ -90,8 +90,8 @@ void trainer_scatter_state(trainer *t, const run_state *rs);
 /* A different world size: keep the (global) networks, re-derive each rank's
  * streams from (seed, step) so no stream repeats the one before the resume. */
 void trainer_rederive_streams(trainer *t, uint64_t seed);
-/* Collective, with any world size: rank 0 takes over the loss sums of every saved rank
- * (rank 0's rs only); the other ranks start from zero. */
+/* Any world size (no communication): rank 0 takes over the loss sums of every saved rank
+ * (rs is read on rank 0 only); the other ranks start from zero. */
 void trainer_fold_stats(trainer *t, const run_state *rs);
 void run_state_free(run_state *rs);
 

@@ -311,14 +311,14 @@ static int read_state(hid_t file, const char *path, checkpoint_info *info, err_b
     if (rc) return rc;
     /* Loss sums since the last log: absent from checkpoints of earlier versions (then the
      * first /metrics row after the resume averages only the steps after it). */
-    if (H5Lexists(file, "/state/stats", H5P_DEFAULT) <= 0) return 0;
+    if (H5LTpath_valid(file, "/state/stats", 1) <= 0) return 0;
     const hsize_t stats[2] = {(hsize_t)rs->world, RANK_STATS_LEN};
     rs->stats = xmalloc(sizeof(double) * RANK_STATS_LEN * rs->world);
     if (h5_read_exact(file, path, "/state/stats", 2, stats, H5T_NATIVE_DOUBLE, rs->stats, err)) return -1;
     for (int r = 0; r < rs->world; r++) {
         const double *row = rs->stats + (size_t)r * RANK_STATS_LEN, count = row[RANK_STATS_LEN - 1];
-        int ok = count >= 0 && count <= 1e15 && count == floor(count);
-        for (int k = 0; k < RANK_STATS_LEN; k++) ok &= isfinite(row[k]);
+        int ok = count >= 0 && count <= (double)info->step && count == floor(count); /* steps since a row */
+        for (int k = 0; k < RANK_STATS_LEN; k++) ok = ok && isfinite(row[k]);
         if (!ok) return err_set(err, "%s: /state/stats row %d is not a set of finite sums and a step count", path, r);
     }
     return 0;

@@ -452,11 +452,15 @@ int main(int argc, char **argv)
         t.stop_requested = stop_signal != 0;
         trainer_step(&t);
         const long long step = t.step;
-        const int last = step == cfg.steps || t.stopping;
-        const int do_eval = cfg.eval_every > 0 && (step % cfg.eval_every == 0 || last);
-        const int do_log = step % cfg.log_every == 0 || last || do_eval;
-        const int do_samples = (cfg.sample_every > 0 && step % cfg.sample_every == 0) || last;
-        const int do_checkpoint = (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || last;
+        /* Rows, scores and samples follow their intervals and the run's end. A stop for a
+         * signal only checkpoints (with the loss sums since the last row), so that the
+         * resumed run's history is exactly the uninterrupted run's. */
+        const int end = step == cfg.steps;
+        const int do_eval = cfg.eval_every > 0 && (step % cfg.eval_every == 0 || end);
+        const int do_log = step % cfg.log_every == 0 || end || do_eval;
+        const int do_samples = (cfg.sample_every > 0 && step % cfg.sample_every == 0) || end;
+        const int do_checkpoint =
+            (cfg.checkpoint_every > 0 && step % cfg.checkpoint_every == 0) || end || t.stopping;
         if (!do_log && !do_samples && !do_checkpoint) continue;
 
         gan_stats mean = {0};

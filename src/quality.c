@@ -86,8 +86,9 @@ static double *sq_distances(const double *a, int na, const double *b, int nb, in
  * distance; below this, two images are the same one (the dgemm form rounds at ~1e-12).
  * The nearest-neighbour distances skip such pairs, so that real images scored against the
  * training set they belong to (the floor, gan_eval --samples of real digits) do not find
- * themselves. A generated image never lands that close to a training image (tanh outputs
- * are not multiples of 1/255); memorising shows as a ratio well below 1. */
+ * themselves. A generated image would have to match a training image to within 3e-5 in L2
+ * distance (~1e-6 a pixel) to be skipped; memorising shows long before that, as a ratio
+ * well below 1. */
 #define SAME_IMAGE_D2 1e-9
 
 static double mean_pairwise(const double *x, int n, int X)

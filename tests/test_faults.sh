@@ -54,6 +54,14 @@ stopped=$(ckpt_step sig)
 check "SIGUSR1: checkpoint at the stop step ($stopped)" test "$stopped" -gt 0 -a "$stopped" -lt 3000
 mpi 2 --steps 3000 "${args[@]}" --out sig --resume > /dev/null 2>&1
 check "SIGUSR1: resumed run ends byte-identical to the uninterrupted one" cmp reference/checkpoint.h5 sig/checkpoint.h5
+check "SIGUSR1: the resumed run's history is the uninterrupted one's (rows, losses, grids)" $PY - <<'PY'
+import h5py, numpy as np
+a = h5py.File("reference/history.h5", "r", libver="latest", swmr=True)
+b = h5py.File("sig/history.h5", "r", libver="latest", swmr=True)
+for k in ("metrics/step", "metrics/d_loss", "metrics/g_loss", "metrics/d_real", "metrics/d_fake",
+          "samples/step", "samples/images"):
+    assert np.array_equal(a[k][()], b[k][()]), (k, a[k].shape, b[k].shape)
+PY
 rm -rf sig
 
 # SIGTERM to rank 1 only: every rank stops at the same step.

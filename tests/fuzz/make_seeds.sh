@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Regenerate the seed corpus: small valid IDX inputs (raw and gzip) in fuzz_idx's
 # input format, and checkpoints of a tiny model (Z 2, Hg 3, Hd 2, 2x2 images)
-# written by gan_train itself on 1 and 2 ranks.
+# written by gan_train itself on 1 and 2 ranks, at step 3 of 5: between two /metrics rows,
+# so that /state/stats holds non-zero loss sums.
 #   tests/fuzz/make_seeds.sh build/gan_train
 set -euo pipefail
 GAN=$(realpath "$1")
@@ -34,7 +35,8 @@ PY
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 for n in 1 2; do
   mpirun --oversubscribe -n $n "$GAN" --data "$tmp/tiny-images-idx3-ubyte.gz" --noise-dim 2 --g-hidden 3 \
-    --d-hidden 2 --batch-size 2 --steps 5 --n-samples 2 --out "$tmp/run$n" > /dev/null
-  cp "$tmp/run$n/checkpoint.h5" corpus/checkpoint/tiny_world$n.h5
+    --d-hidden 2 --batch-size 2 --steps 5 --n-samples 2 --log-every 2 --checkpoint-every 3 --keep-checkpoints 2 \
+    --eval-every 0 --out "$tmp/run$n" > /dev/null
+  cp "$tmp/run$n/checkpoint_0000000003.h5" corpus/checkpoint/tiny_world$n.h5
 done
 echo "seeds written to $(pwd)/corpus"
