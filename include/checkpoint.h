@@ -1,6 +1,6 @@
 /*
- * checkpoint.h: DIR/checkpoint.h5, written atomically by rank 0, and read back
- * for --resume.
+ * checkpoint.h: DIR/checkpoint.h5, written atomically by rank 0, read back for
+ * --resume, and read for G alone by the tools (no MPI, no trainer).
  *
  * Layout (float32, kernels (in, out) so that y = x·W + b):
  *   /generator/dense1/{kernel (Z,Hg), bias (Hg)}  /generator/dense2/{kernel (Hg,X), bias (X)}
@@ -24,10 +24,10 @@
 #ifndef GAN_CHECKPOINT_H
 #define GAN_CHECKPOINT_H
 
+#include "attrs.h"
 #include "common.h"
-#include "config.h"
 #include "gan.h"
-#include "train.h"
+#include "run_state.h"
 
 #define CHECKPOINT_FORMAT_VERSION 1
 #define CHECKPOINT_HEADER_BYTES 512
@@ -37,11 +37,11 @@
  * Write the model, optimizer and per-rank state at `step` to DIR/checkpoint.h5:
  * first to a temporary file in DIR, flushed and fsync'd, then renamed over the
  * old one, so a crash or a full disk at any moment leaves the previous
- * checkpoint intact. With keep > 0, also link it as DIR/checkpoint_STEP.h5 and
+ * checkpoint intact (files.h). `attrs` become the root attributes. With keep > 0, also link it as DIR/checkpoint_STEP.h5 and
  * delete all but the newest `keep` of those. Returns 0, or -1 with a message.
  */
 int checkpoint_write(const char *dir, const gan *m, const float *ema, long long step, const run_state *rs,
-                     const run_facts *run, int keep, err_buf *err);
+                     const attr_list *attrs, int keep, err_buf *err);
 
 /* What a checkpoint says about the run that wrote it. */
 typedef struct {
@@ -59,8 +59,19 @@ typedef struct {
  */
 int checkpoint_read(const char *path, gan *m, checkpoint_info *info, err_buf *err);
 
-/* The model sizes a checkpoint was written with (to allocate a gan for it). */
-int checkpoint_read_config(const char *path, gan_hparams *hp, int *rows, int *cols, err_buf *err);
+/* A checkpoint's generator alone, for sampling and scoring. */
+typedef struct {
+    int noise_dim, g_hidden, rows, cols;
+    float leaky_alpha;
+    long long step;
+    int is_ema; /* g holds the moving average of G's weights (/ema/generator) */
+    mlp g;      /* owned: free with generator_file_free */
+} generator_file;
+
+/* Read PATH's generator (its moving average when prefer_ema and the file has one), with
+ * the same integrity checks as checkpoint_read. Returns 0, or -1 with a message. */
+int checkpoint_load_generator(const char *path, int prefer_ema, generator_file *gf, err_buf *err);
+void generator_file_free(generator_file *gf);
 
 /* The same from the file's bytes in memory; `name` is used in messages. */
 int checkpoint_read_image(const void *bytes, size_t len, const char *name, gan *m, checkpoint_info *info,

@@ -1,16 +1,13 @@
 /*
  * config.h: every option of gan_train, its default, its valid range and its
  * help text, in one table (config.c) that drives parsing, validation, --help
- * and the hyperparameter attributes written to the HDF5 files.
+ * and the hyperparameter attributes written to the HDF5 files (config_attrs).
  */
 #ifndef GAN_CONFIG_H
 #define GAN_CONFIG_H
 
+#include "attrs.h"
 #include "common.h"
-
-#define GAN_VERSION "0.1.0"
-
-#define PATH_LEN 4096
 
 typedef struct {
     /* model */
@@ -43,16 +40,6 @@ typedef struct {
     int sample_every, log_every, checkpoint_every, n_samples;
 } gan_config;
 
-/* Facts of a run beside its options, recorded in every HDF5 file it writes. */
-typedef struct {
-    const gan_config *cfg;
-    int world_size;        /* MPI ranks */
-    long long global_batch; /* batch_size x world_size */
-    const char *data_path, *labels_path;
-    int n_images;          /* images of the selected digit */
-    int image_rows, image_cols;
-} run_facts;
-
 /* Fill cfg with the defaults (the classic tutorial model, batch 64). */
 void config_defaults(gan_config *cfg);
 
@@ -67,12 +54,8 @@ enum { CONFIG_RUN = 0, CONFIG_EXIT_OK = 1, CONFIG_ERROR = -1 };
  */
 int config_parse(gan_config *cfg, int argc, char **argv, const char **info, err_buf *err);
 
-/* Visit every option as (attribute name, int64 / double / string value). */
-typedef struct {
-    void (*on_int)(void *ctx, const char *name, long long v);
-    void (*on_double)(void *ctx, const char *name, double v);
-    void (*on_string)(void *ctx, const char *name, const char *v);
-} config_visitor;
-void config_visit(const gan_config *cfg, const config_visitor *vis, void *ctx);
+/* Every recorded option as an attribute named like its flag with '_' for '-'
+ * (the HDF5 files' root attributes). */
+void config_attrs(const gan_config *cfg, attr_list *out);
 
 #endif

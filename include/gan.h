@@ -96,4 +96,7 @@ void gan_generator_backward(gan *m, gan_stats *st);
 void generator_infer(const mlp *g, float leaky_alpha, const float *z, int n, float *hidden,
                      float *images);
 
+/* The same mapped to [0, 1], as images are stored and scored: every tool samples G with this. */
+void generator_sample01(const mlp *g, float leaky_alpha, const float *z, int n, float *hidden, float *images);
+
 #endif

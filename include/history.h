@@ -17,8 +17,8 @@
 
 #include <hdf5.h>
 
+#include "attrs.h"
 #include "common.h"
-#include "config.h"
 
 enum { HISTORY_N_METRICS = 11 };
 
@@ -38,10 +38,16 @@ typedef struct {
     char path[PATH_LEN + 32];
 } history;
 
+/* What a history file holds besides its rows: the grid size, the noise length, the
+ * image shape, and the run's root attributes. */
+typedef struct {
+    int n_samples, noise_dim, rows, cols;
+    const attr_list *attrs;
+} history_layout;
+
 /* Create (truncating) DIR/history.h5 with every dataset, write the fixed noise
  * (S, Z), and switch to SWMR writing. Returns 0 or -1 with a message. */
-int history_create(history *h, const char *dir, const float *noise, int n_samples, int noise_dim,
-                   const run_facts *run, err_buf *err);
+int history_create(history *h, const char *dir, const float *noise, const history_layout *lay, err_buf *err);
 
 /*
  * Continue DIR/history.h5 for a resumed run: its rows and grids up to `step`
@@ -50,8 +56,8 @@ int history_create(history *h, const char *dir, const float *noise, int n_sample
  * a history whose writer was killed.
  * Returns 0, or -1 with a message; *found = 0 if there is no history file.
  */
-int history_reopen(history *h, const char *dir, long long step, int n_samples, int noise_dim,
-                   const run_facts *run, int *found, err_buf *err);
+int history_reopen(history *h, const char *dir, long long step, const history_layout *lay, int *found,
+                   err_buf *err);
 
 /* Append one /metrics row and flush. */
 int history_append_metrics(history *h, const history_row *row, err_buf *err);

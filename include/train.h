@@ -14,7 +14,10 @@
 #include <mpi.h>
 #include <stdint.h>
 
+#include "common.h"
 #include "gan.h"
+#include "mpi_util.h"
+#include "run_state.h"
 
 typedef struct {
     uint8_t *pixels;  /* (n, X) this rank's images, owned */
@@ -69,19 +72,6 @@ void trainer_enable_ema(trainer *t, float decay);
  */
 void trainer_step(trainer *t);
 
-/* What each rank contributes to a checkpoint so that a resumed run continues
- * exactly: its random streams, its place in its shard's current epoch, and the loss
- * sums since the last log (so the first /metrics row after a resume averages the same
- * steps as the uninterrupted run's). */
-enum { RANK_STATE_LEN = 5, RANK_STATS_LEN = 5 };
-typedef struct {
-    int world;
-    int max_shard;           /* largest shard: width of orders */
-    int64_t *ranks;          /* (world, RANK_STATE_LEN): noise rng, data rng, cursor, epoch, shard size */
-    int32_t *orders;         /* (world, max_shard): each rank's epoch order, padded with -1 */
-    double *stats;           /* (world, RANK_STATS_LEN): sums of d_loss, g_loss, d_real, d_fake and their
-                                step count since the last log; NULL from checkpoints without them */
-} run_state;
 
 /* Collective: gather every rank's state on rank 0 (rs is filled on rank 0 only). */
 void trainer_gather_state(const trainer *t, run_state *rs);
@@ -93,7 +83,15 @@ void trainer_rederive_streams(trainer *t, uint64_t seed);
 /* Any world size (no communication): rank 0 takes over the loss sums of every saved rank
  * (rs is read on rank 0 only); the other ranks start from zero. */
 void trainer_fold_stats(trainer *t, const run_state *rs);
-void run_state_free(run_state *rs);
+
+/*
+ * Collective: continue from the checkpoint at `path` (read by rank 0, broadcast).
+ * Same world size, seed and dataset size: every rank's random streams and data cursor
+ * are restored too, so the run continues bit for bit. Otherwise the networks and Adam
+ * state are restored and the per-rank streams re-derived. Rank 0 prints which.
+ * Returns 0, or -1 on every rank with rank 0's message in err.
+ */
+int trainer_resume(trainer *t, const char *path, long long seed, int n_images, err_buf *err);
 
 /* Average the stats accumulated since the last call over steps and ranks
  * (one MPI_Allreduce, collective) and reset the sums. */

@@ -18,9 +18,10 @@ echo "== ASan + UBSan build"
 cmake -S . -B build-sanitize -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGAN_WERROR=ON -DGAN_SANITIZE=ON
 cmake --build build-sanitize -j "$jobs"
 # Sanitizer options and the suppressions of Open MPI's own leaks: tests/CMakeLists.txt.
-# The "system" tests (a Slurm cluster) check orchestration, not memory: Release only.
+# The "daemons" tests (a Slurm cluster, network namespaces, the install, retraining the
+# classifier) check orchestration, not memory: Release only.
 # Fewer kill -9 trials than the Release run (12): the same code paths, at ASan speed.
-KILL_TRIALS=6 ctest --test-dir build-sanitize --output-on-failure --label-exclude system
+KILL_TRIALS=6 ctest --test-dir build-sanitize --output-on-failure --label-exclude daemons
 echo "== libFuzzer: replay the corpus, then fuzz each reader briefly"
 cmake -S . -B build-fuzz -DCMAKE_C_COMPILER=clang -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGAN_FUZZ=ON
 cmake --build build-fuzz -j "$jobs"

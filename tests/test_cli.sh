@@ -78,4 +78,21 @@ for flag in noise-dim g-hidden d-hidden leaky-alpha dropout label-smoothing lr b
 done
 TIMEOUT=60 mpi 2 --version > version.txt 2>&1
 check "--version prints once" test "$(grep -c '^gan_train [0-9]' version.txt)" -eq 1
+# The tools parse every number strictly and say which flag was wrong (exit 2).
+BIN=$(dirname "$GAN")
+tool_fails() { # TOOL PATTERN ARGS...
+  local tool=$1 pattern=$2; shift 2
+  "$BIN/$tool" "$@" > out.txt 2> err.txt
+  local got=$?
+  if [ "$got" -eq 2 ] && grep -q -F -- "$pattern" err.txt; then ok; else
+    bad "$tool $*: exit $got (want 2), stderr: $(head -c 300 err.txt)"
+  fi
+}
+tool_fails gan_eval "-n: '5x' is not an integer" --checkpoint x.h5 -n 5x
+tool_fails gan_eval "--digit: 10 is out of range" --checkpoint x.h5 --digit 10
+tool_fails gan_eval "--epochs: '' is not an integer" --train-classifier --epochs=
+tool_fails gan_eval "unknown option '--bogus'" --bogus
+tool_fails gan_sample "-n: '12abc' is not an integer" --checkpoint x.h5 --out y.png -n 12abc
+tool_fails gan_sample "--seed: -1 is out of range" --checkpoint x.h5 --out y.png --seed=-1
+tool_fails gan_sample "--checkpoint needs a value" --out y.png --checkpoint
 summary

@@ -9,7 +9,7 @@ source "$(dirname "$0")/lib.sh" "$@"
 NET=$HERE/netns
 export NETNS_MPI_PREFIX=gannode NETNS_MPI_SUBNET=10.201.0
 if [ "$(id -u)" -ne 0 ] || ! command -v ip > /dev/null || ! ip netns add gannode-probe 2> /dev/null; then
-  echo "SKIP: network namespaces need root and iproute2 (ip netns add failed)"; exit 0
+  echo "SKIP: network namespaces need root and iproute2 (ip netns add failed)"; exit 77
 fi
 ip netns del gannode-probe
 trap 'bash "$NET/setup.sh" destroy > /dev/null 2>&1; rm -rf "$TMP"' EXIT

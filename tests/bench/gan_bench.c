@@ -24,10 +24,13 @@
 #include <unistd.h>
 
 #include "blas.h"
+#include "build_info.h"
 #include "checkpoint.h"
+#include "config.h"
 #include "h5util.h"
 #include "history.h"
 #include "idx.h"
+#include "paths.h"
 #include "train.h"
 
 static int cmp_double(const void *a, const void *b)
@@ -126,7 +129,10 @@ int main(int argc, char **argv)
     const double seconds = arg_double(argc, argv, "--seconds", 0.6);
     idx_images img;
     err_buf err = {{0}};
-    if (idx_load_digit(GAN_DEFAULT_DATA, GAN_DEFAULT_LABELS, 0, &img, &err)) {
+    char data[PATH_LEN], labels[PATH_LEN];
+    shipped_file(GAN_DATA_FILE, data, sizeof data);
+    shipped_file(GAN_LABELS_FILE, labels, sizeof labels);
+    if (idx_load_digit(data, labels, 0, &img, &err)) {
         fprintf(stderr, "gan_bench: %s\n", err.msg);
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
@@ -165,17 +171,24 @@ int main(int argc, char **argv)
         if (!mkdtemp(dir)) return 1;
         gan_config cfg;
         config_defaults(&cfg);
-        run_facts run = {&cfg, world, (long long)B * world, GAN_DEFAULT_DATA, GAN_DEFAULT_LABELS, img.n, 28, 28};
+        attr_list attrs = {0}; /* the same attributes as a run's files */
+        config_attrs(&cfg, &attrs);
+        attrs_string(&attrs, "data", data);
+        attrs_string(&attrs, "labels", labels);
+        attrs_int(&attrs, "world_size", world);
+        attrs_int(&attrs, "global_batch", (long long)B * world);
+        attrs_int(&attrs, "n_images", img.n);
         run_state rs = {1, t.shard.n, xcalloc(RANK_STATE_LEN, sizeof(int64_t)), xcalloc((size_t)t.shard.n, sizeof(int32_t)),
                         xcalloc(RANK_STATS_LEN, sizeof(double))};
         rs.ranks[4] = t.shard.n;
         history h;
         float *noise = xcalloc(64 * 100, sizeof(float)), *grid = xcalloc(64 * 784, sizeof(float));
-        history_create(&h, dir, noise, 64, 100, &run, &err);
+        const history_layout lay = {64, 100, 28, 28, &attrs};
+        history_create(&h, dir, noise, &lay, &err);
         double ck[16], lg[16], sm[16];
         for (int k = 0; k < 7; k++) {
             double a = MPI_Wtime();
-            checkpoint_write(dir, &t.model, NULL, k, &rs, &run, 0, &err);
+            checkpoint_write(dir, &t.model, NULL, k, &rs, &attrs, 0, &err);
             double b = MPI_Wtime();
             history_row row = {k, {0}};
             history_append_metrics(&h, &row, &err);
@@ -192,7 +205,7 @@ int main(int argc, char **argv)
         char cmd[64];
         snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
         if (system(cmd) != 0) fprintf(stderr, "gan_bench: could not remove %s\n", dir);
-        free(noise), free(grid), run_state_free(&rs);
+        free(noise), free(grid), run_state_free(&rs), attrs_free(&attrs);
     }
 
     if (rank == 0) {

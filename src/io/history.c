@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "files.h"
 #include "h5util.h"
 
 static const char *metric_names[HISTORY_N_METRICS] = {
@@ -58,20 +59,20 @@ static int append_rows(hid_t set, hsize_t at, hsize_t count, int rank, const hsi
     return rc;
 }
 
-static void history_reset(history *h, const char *path, int n_samples, const run_facts *run)
+static void history_reset(history *h, const char *path, const history_layout *lay)
 {
     memset(h, 0, sizeof *h);
     h->file = h->step_set = h->images_set = h->image_steps_set = -1;
     for (int i = 0; i < HISTORY_N_METRICS; i++) h->metric_sets[i] = -1;
-    h->n_samples = n_samples;
-    h->rows = run->image_rows;
-    h->cols = run->image_cols;
+    h->n_samples = lay->n_samples;
+    h->rows = lay->rows;
+    h->cols = lay->cols;
     snprintf(h->path, sizeof h->path, "%s", path);
 }
 
 /* Create every dataset in a new file at `path`; SWMR starts later (history_start). */
-static int create_file(history *h, const char *path, const float *noise, int noise_dim,
-                       const run_facts *run, err_buf *err)
+static int create_file(history *h, const char *path, const float *noise, const history_layout *lay,
+                       err_buf *err)
 {
     /* SWMR needs the latest file format. */
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
@@ -81,7 +82,7 @@ static int create_file(history *h, const char *path, const float *noise, int noi
     if (h->file < 0) return h5_fail(err, path, "cannot create history file");
 
     const hsize_t image_dims[3] = {(hsize_t)h->n_samples, (hsize_t)h->rows, (hsize_t)h->cols};
-    const hsize_t noise_dims[2] = {(hsize_t)h->n_samples, (hsize_t)noise_dim};
+    const hsize_t noise_dims[2] = {(hsize_t)h->n_samples, (hsize_t)lay->noise_dim};
     h->step_set = create_extendible(h->file, "/metrics/step", H5T_STD_I64LE, 1, NULL, 256);
     int ok = h->step_set >= 0;
     for (int i = 0; i < HISTORY_N_METRICS && ok; i++) {
@@ -95,18 +96,17 @@ static int create_file(history *h, const char *path, const float *noise, int noi
         h->image_steps_set = create_extendible(h->file, "/samples/step", H5T_STD_I64LE, 1, NULL, 64);
         ok = h->images_set >= 0 && h->image_steps_set >= 0 &&
              h5_write_floats(h->file, "/samples/noise", 2, noise_dims, noise) == 0 &&
-             h5_write_run_attrs(h->file, run) == 0;
+             h5_write_attrs(h->file, lay->attrs) == 0;
     }
     return ok ? 0 : h5_fail(err, path, "setting up the history file");
 }
 
-int history_create(history *h, const char *dir, const float *noise, int n_samples, int noise_dim,
-                   const run_facts *run, err_buf *err)
+int history_create(history *h, const char *dir, const float *noise, const history_layout *lay, err_buf *err)
 {
     char path[PATH_LEN + 32];
     snprintf(path, sizeof path, "%s/history.h5", dir);
-    history_reset(h, path, n_samples, run);
-    if (create_file(h, path, noise, noise_dim, run, err) || H5Fstart_swmr_write(h->file) < 0) {
+    history_reset(h, path, lay);
+    if (create_file(h, path, noise, lay, err) || H5Fstart_swmr_write(h->file) < 0) {
         if (!err->msg[0]) h5_fail(err, path, "starting SWMR writing");
         history_close(h, &(err_buf){{0}});
         return -1;
@@ -147,8 +147,8 @@ static hsize_t rows_up_to(const long long *steps, hsize_t n, long long step)
 }
 
 /* Copy `old`'s rows up to `step` into the freshly created h. */
-static int copy_history(history *h, hid_t old, long long step, int noise_dim, const run_facts *run,
-                        const char *tmp_path, err_buf *err)
+static int copy_history(history *h, hid_t old, long long step, const history_layout *lay, const char *tmp_path,
+                        err_buf *err)
 {
     hsize_t d_steps[1], d_grid_steps[1], d_noise[2], d_images[4], d_metric[1];
     long long *steps = read_all(old, "/metrics/step", H5T_NATIVE_LLONG, sizeof(long long), 1, d_steps);
@@ -159,13 +159,13 @@ static int copy_history(history *h, hid_t old, long long step, int noise_dim, co
         h5_fail(err, h->path, "reading the history to continue it");
         goto done;
     }
-    if (d_noise[0] != (hsize_t)h->n_samples || d_noise[1] != (hsize_t)noise_dim) {
+    if (d_noise[0] != (hsize_t)h->n_samples || d_noise[1] != (hsize_t)lay->noise_dim) {
         err_set(err, "%s: its sample noise is %llux%llu, this run uses %dx%d (--n-samples, --noise-dim); "
                      "use a new --out or the same options", h->path, (unsigned long long)d_noise[0],
-                (unsigned long long)d_noise[1], h->n_samples, noise_dim);
+                (unsigned long long)d_noise[1], h->n_samples, lay->noise_dim);
         goto done;
     }
-    if (create_file(h, tmp_path, noise, noise_dim, run, err)) goto done;
+    if (create_file(h, tmp_path, noise, lay, err)) goto done;
     h->n_rows = rows_up_to(steps, d_steps[0], step);
     h->n_grids = rows_up_to(grid_steps, d_grid_steps[0], step);
     int ok = append_rows(h->step_set, 0, h->n_rows, 1, NULL, H5T_NATIVE_LLONG, steps) == 0 &&
@@ -206,13 +206,13 @@ done:
     return rc;
 }
 
-int history_reopen(history *h, const char *dir, long long step, int n_samples, int noise_dim,
-                   const run_facts *run, int *found, err_buf *err)
+int history_reopen(history *h, const char *dir, long long step, const history_layout *lay, int *found,
+                   err_buf *err)
 {
-    char path[PATH_LEN + 32], tmp_path[PATH_LEN + 48];
+    char path[PATH_LEN + 32], tmp_path[PATH_LEN + 80];
     snprintf(path, sizeof path, "%s/history.h5", dir);
-    snprintf(tmp_path, sizeof tmp_path, "%s/.history.h5.tmp", dir);
-    history_reset(h, path, n_samples, run);
+    atomic_temp_path(path, tmp_path, sizeof tmp_path);
+    history_reset(h, path, lay);
     *found = access(path, F_OK) == 0;
     if (!*found) return 0;
 
@@ -220,12 +220,11 @@ int history_reopen(history *h, const char *dir, long long step, int n_samples, i
     hid_t old = H5Fopen(path, H5F_ACC_RDONLY | H5F_ACC_SWMR_READ, H5P_DEFAULT);
     if (old < 0) return h5_fail(err, path, "cannot read the history file to continue it "
                                            "(move it away to start a new one)");
-    int rc = copy_history(h, old, step, noise_dim, run, tmp_path, err);
+    int rc = copy_history(h, old, step, lay, tmp_path, err);
     H5Fclose(old);
     if (rc == 0 && H5Fstart_swmr_write(h->file) < 0) rc = h5_fail(err, tmp_path, "starting SWMR writing");
     if (rc == 0 && H5Fflush(h->file, H5F_SCOPE_LOCAL) < 0) rc = h5_fail(err, tmp_path, "flushing");
-    if (rc == 0 && rename(tmp_path, path) != 0)
-        rc = err_set(err, "cannot rename %s to %s: %s", tmp_path, path, strerror(errno));
+    if (rc == 0) rc = atomic_commit(tmp_path, path, err); /* the old history stays until this rename */
     if (rc) {
         history_close(h, &(err_buf){{0}});
         unlink(tmp_path);

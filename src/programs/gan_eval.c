@@ -12,14 +12,17 @@
  * nearest-neighbour (memorisation) ratio. It prints the same scores for two halves
  * of the real images as a floor. The last line is machine-readable (RESULT ...).
  */
+#include <getopt.h>
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
+#include "build_info.h"
 #include "checkpoint.h"
 #include "h5util.h"
 #include "idx.h"
+#include "paths.h"
 #include "quality.h"
 
 static const char usage[] =
@@ -31,7 +34,13 @@ static const char usage[] =
 static int fail(const char *msg)
 {
     fprintf(stderr, "gan_eval: error: %s\n", msg);
-    return 1;
+    return EXIT_RUNTIME;
+}
+
+static int usage_error(const char *msg)
+{
+    fprintf(stderr, "gan_eval: error: %s\n%s", msg, usage);
+    return EXIT_USAGE;
 }
 
 static void to_unit(float *dst, const uint8_t *src, size_t n)
@@ -98,43 +107,52 @@ static float *read_samples(const char *path, int *n, int X, err_buf *err)
 
 int main(int argc, char **argv)
 {
-    const char *checkpoint = NULL, *samples = NULL, *classifier_path = GAN_DEFAULT_CLASSIFIER;
-    const char *data = GAN_DEFAULT_DATA;
-    int n = 1000, digit = 0, epochs = 60, train = 0, raw = 0;
-    unsigned long long seed = 0;
-    for (int i = 1; i < argc; i++) {
-        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
-        if (!strcmp(a, "--help") || !strcmp(a, "-h")) return fputs(usage, stdout), 0;
-        if (!strcmp(a, "--train-classifier")) { train = 1; continue; }
-        if (!strcmp(a, "--raw")) { raw = 1; continue; }
-        if (!v) return fprintf(stderr, "gan_eval: error: %s needs a value\n%s", a, usage), 2;
-        if (!strcmp(a, "--checkpoint")) checkpoint = v;
-        else if (!strcmp(a, "--samples")) samples = v;
-        else if (!strcmp(a, "--classifier")) classifier_path = v;
-        else if (!strcmp(a, "--data")) data = v;
-        else if (!strcmp(a, "-n") && ((n = atoi(v)) < 2 || n > 100000))
-            return fprintf(stderr, "gan_eval: error: -n: '%s', expected an integer in [2, 100000]\n", v), 2;
-        else if (!strcmp(a, "--digit") && ((digit = atoi(v)) < 0 || digit > 9 || v[0] < '0' || v[0] > '9'))
-            return fprintf(stderr, "gan_eval: error: --digit: '%s', expected 0-9\n", v), 2;
-        else if (!strcmp(a, "--epochs") && ((epochs = atoi(v)) < 1 || epochs > 1000))
-            return fprintf(stderr, "gan_eval: error: --epochs: '%s', expected 1-1000\n", v), 2;
-        else if (!strcmp(a, "--seed")) seed = strtoull(v, NULL, 10);
-        else if (strcmp(a, "-n") && strcmp(a, "--digit") && strcmp(a, "--epochs"))
-            return fprintf(stderr, "gan_eval: error: unknown option '%s'\n%s", a, usage), 2;
-        i++;
+    fatal_setup("gan_eval", -1, NULL);
+    char default_classifier[PATH_LEN], default_data[PATH_LEN];
+    const char *checkpoint = NULL, *samples = NULL;
+    const char *classifier_path = shipped_file(GAN_CLASSIFIER_FILE, default_classifier, sizeof default_classifier);
+    const char *data = shipped_file(GAN_DATA_FILE, default_data, sizeof default_data);
+    long long n = 1000, digit = 0, epochs = 60, seed = 0;
+    int train = 0, raw = 0;
+    err_buf err = {{0}};
+    static const struct option longopts[] = {
+        {"checkpoint", required_argument, NULL, 'c'}, {"samples", required_argument, NULL, 's'},
+        {"classifier", required_argument, NULL, 'k'}, {"data", required_argument, NULL, 'd'},
+        {"digit", required_argument, NULL, 'D'},      {"epochs", required_argument, NULL, 'e'},
+        {"seed", required_argument, NULL, 'S'},       {"raw", no_argument, NULL, 'r'},
+        {"train-classifier", no_argument, NULL, 'T'}, {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0}};
+    opterr = 0;
+    for (int opt; (opt = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1;) {
+        int bad = 0;
+        switch (opt) {
+        case 'c': checkpoint = optarg; break;
+        case 's': samples = optarg; break;
+        case 'k': classifier_path = optarg; break;
+        case 'd': data = optarg; break;
+        case 'r': raw = 1; break;
+        case 'T': train = 1; break;
+        case 'n': bad = parse_int64("-n", optarg, 2, 100000, &n, &err); break;
+        case 'D': bad = parse_int64("--digit", optarg, 0, 9, &digit, &err); break;
+        case 'e': bad = parse_int64("--epochs", optarg, 1, 1000, &epochs, &err); break;
+        case 'S': bad = parse_int64("--seed", optarg, 0, INT64_MAX, &seed, &err); break;
+        case 'h': fputs(usage, stdout); return 0;
+        case ':': err_set(&err, "%s needs a value", argv[optind - 1]), bad = 1; break;
+        default: err_set(&err, "unknown option '%s'", argv[optind - 1]), bad = 1; break;
+        }
+        if (bad) return usage_error(err.msg);
     }
+    if (optind < argc) return usage_error("unexpected argument (options start with - or --)");
     h5_init();
     char labels[PATH_LEN];
     if (idx_labels_path(data, labels, sizeof labels)) return fail("--data: cannot derive the labels file name");
-    if (train) return train_classifier(data, labels, classifier_path, epochs);
-    if (!checkpoint == !samples)
-        return fprintf(stderr, "gan_eval: error: give one of --checkpoint or --samples\n%s", usage), 2;
+    if (train) return train_classifier(data, labels, classifier_path, (int)epochs);
+    if (!checkpoint == !samples) return usage_error("give one of --checkpoint or --samples");
 
-    err_buf err = {{0}};
     classifier c;
     if (classifier_load(&c, classifier_path, &err)) return fail(err.msg);
     idx_images real;
-    if (idx_load_digit(data, labels, digit, &real, &err)) return fail(err.msg);
+    if (idx_load_digit(data, labels, (int)digit, &real, &err)) return fail(err.msg);
     const int X = real.rows * real.cols;
     if (X != 784) return fail("the classifier reads 28x28 images");
     float *all = xmalloc(sizeof(float) * real.n * X);
@@ -143,43 +161,35 @@ int main(int argc, char **argv)
     float *images = NULL;
     long long step = -1;
     if (samples) {
-        images = read_samples(samples, &n, X, &err);
+        int n_read = 0;
+        images = read_samples(samples, &n_read, X, &err);
         if (!images) return fail(err.msg);
+        n = n_read;
     } else {
-        gan_hparams hp;
-        int rows, cols;
-        if (checkpoint_read_config(checkpoint, &hp, &rows, &cols, &err)) return fail(err.msg);
-        if (rows * cols != X) return fail("the checkpoint's images are not 28x28");
-        gan m;
-        gan_init(&m, &hp, 1);
-        checkpoint_info info;
-        if (checkpoint_read(checkpoint, &m, &info, &err)) return fail(err.msg);
-        run_state_free(&info.state);
-        const int use_ema = info.ema != NULL && !raw;
-        if (use_ema) memcpy(m.g.params, info.ema, sizeof(float) * m.g.n_params);
-        printf("gan_eval: generator weights: %s\n", use_ema ? "moving average (EMA)" : "raw");
-        free(info.ema);
-        step = info.step;
-        float *z = xmalloc(sizeof(float) * n * hp.noise_dim), *h = xmalloc(sizeof(float) * n * hp.g_hidden);
+        generator_file gf;
+        if (checkpoint_load_generator(checkpoint, !raw, &gf, &err)) return fail(err.msg);
+        if (gf.rows * gf.cols != X) return fail("the checkpoint's images are not 28x28");
+        printf("gan_eval: generator weights: %s\n", gf.is_ema ? "moving average (EMA)" : "raw");
+        step = gf.step;
+        float *z = xmalloc(sizeof(float) * n * gf.noise_dim), *h = xmalloc(sizeof(float) * n * gf.g_hidden);
         images = xmalloc(sizeof(float) * n * X);
-        rng_t r = rng_make(seed, RNG_STREAM_SAMPLES);
-        rng_fill_noise(&r, z, (long)n * hp.noise_dim);
-        generator_infer(&m.g, hp.leaky_alpha, z, n, h, images);
-        for (long i = 0; i < (long)n * X; i++) images[i] = 0.5f * (images[i] + 1.0f);
+        rng_t r = rng_make((uint64_t)seed, RNG_STREAM_SAMPLES);
+        rng_fill_noise(&r, z, (long)n * gf.noise_dim);
+        generator_sample01(&gf.g, gf.leaky_alpha, z, (int)n, h, images);
         free(z), free(h);
-        gan_free(&m);
+        generator_file_free(&gf);
     }
 
     /* The floor: one half of the real images scored against the other half. */
     const int half = real.n / 2;
     quality_ref ref;
-    quality_ref_init(&ref, &c, digit, all + (size_t)half * X, real.n - half, all, real.n, X);
+    quality_ref_init(&ref, &c, (int)digit, all + (size_t)half * X, real.n - half, all, real.n, X);
     quality floor = quality_score(&ref, all, half);
     quality_ref_free(&ref);
-    quality_ref_init(&ref, &c, digit, all, real.n, all, real.n, X);
-    quality q = quality_score(&ref, images, n);
+    quality_ref_init(&ref, &c, (int)digit, all, real.n, all, real.n, X);
+    quality q = quality_score(&ref, images, (int)n);
     quality_ref_free(&ref);
-    printf("gan_eval: %d images from %s%s vs %d real images of digit %d\n", n, checkpoint ? checkpoint : samples,
+    printf("gan_eval: %lld images from %s%s vs %d real images of digit %lld\n", n, checkpoint ? checkpoint : samples,
            step >= 0 ? "" : " (samples file)", real.n, digit);
     printf("  %-28s %10s %12s\n", "", "samples", "real/real");
     printf("  %-28s %10.4f %12.4f\n", "classified as the digit", q.frac_target, floor.frac_target);
@@ -187,7 +197,7 @@ int main(int argc, char **argv)
     printf("  %-28s %10.3f %12.3f\n", "Frechet distance (features)", q.frechet, floor.frechet);
     printf("  %-28s %10.4f %12.4f\n", "diversity ratio (1 = real)", q.diversity, floor.diversity);
     printf("  %-28s %10.4f %12.4f\n", "nearest-neighbour ratio", q.nn_ratio, floor.nn_ratio);
-    printf("RESULT step=%lld n=%d frac=%.4f conf=%.4f fd=%.4f div=%.4f nn=%.4f floor_frac=%.4f floor_fd=%.4f "
+    printf("RESULT step=%lld n=%lld frac=%.4f conf=%.4f fd=%.4f div=%.4f nn=%.4f floor_frac=%.4f floor_fd=%.4f "
            "floor_div=%.4f floor_nn=%.4f\n", step, n, q.frac_target, q.confidence, q.frechet, q.diversity, q.nn_ratio,
            floor.frac_target, floor.frechet, floor.diversity, floor.nn_ratio);
     free(images), free(all);

@@ -1,16 +1,14 @@
 /* png_grid.c: sample grids as PNG files through libpng (see png_grid.h). */
 #include "png_grid.h"
 
-#include <errno.h>
 #include <math.h>
 #include <png.h>
 #include <setjmp.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "config.h"
+#include "files.h"
 
 enum { BORDER = 2 };
 
@@ -19,6 +17,24 @@ static void on_png_error(png_structp png, png_const_charp msg)
 {
     snprintf(png_get_error_ptr(png), ERR_LEN / 2, "%s", msg);
     png_longjmp(png, 1);
+}
+
+/* libpng writes through this into a growing buffer. */
+typedef struct {
+    unsigned char *bytes;
+    size_t len, cap;
+} png_buffer;
+
+static void append_bytes(png_structp png, png_bytep data, png_size_t n)
+{
+    png_buffer *b = png_get_io_ptr(png);
+    if (b->len + n > b->cap) {
+        b->cap = (b->len + n) * 2;
+        b->bytes = realloc(b->bytes, b->cap);
+        if (!b->bytes) FATAL("out of memory encoding a PNG");
+    }
+    memcpy(b->bytes + b->len, data, n);
+    b->len += n;
 }
 
 static void on_png_warning(png_structp png, png_const_charp msg)
@@ -43,19 +59,15 @@ int png_write_grid(const char *path, const float *images, int n, int rows, int c
             }
     }
 
-    char tmp[PATH_LEN + 48], detail[ERR_LEN / 2] = "";
-    snprintf(tmp, sizeof tmp, "%s.tmp", path);
-    FILE *f = fopen(tmp, "wb");
-    if (!f) {
-        free(pixels);
-        return err_set(err, "%s: cannot create: %s", tmp, strerror(errno));
-    }
+    /* Encode in memory, then one atomic write: a reader never sees half a PNG. */
+    png_buffer out = {0};
+    char detail[ERR_LEN / 2] = "";
     png_structp png = png_create_write_struct(PNG_LIBPNG_VER_STRING, detail, on_png_error, on_png_warning);
     png_infop info = png ? png_create_info_struct(png) : NULL;
     png_bytep *row_ptrs = xmalloc(sizeof(png_bytep) * height);
     int rc = -1;
     if (png && info && setjmp(png_jmpbuf(png)) == 0) {
-        png_init_io(png, f);
+        png_set_write_fn(png, &out, append_bytes, NULL);
         png_set_IHDR(png, info, (png_uint_32)width, (png_uint_32)height, 8, PNG_COLOR_TYPE_GRAY,
                      PNG_INTERLACE_NONE, PNG_COMPRESSION_TYPE_DEFAULT, PNG_FILTER_TYPE_DEFAULT);
         for (int y = 0; y < height; y++) row_ptrs[y] = pixels + (size_t)y * width;
@@ -66,11 +78,8 @@ int png_write_grid(const char *path, const float *images, int n, int rows, int c
     png_destroy_write_struct(&png, &info);
     free(row_ptrs);
     free(pixels);
-    if (fclose(f) != 0 && rc == 0) snprintf(detail, sizeof detail, "%s", strerror(errno)), rc = -1;
-    if (rc == 0 && rename(tmp, path) != 0) snprintf(detail, sizeof detail, "rename: %s", strerror(errno)), rc = -1;
-    if (rc) {
-        unlink(tmp);
-        return err_set(err, "%s: cannot write PNG: %s", path, detail[0] ? detail : "libpng failed");
-    }
-    return 0;
+    if (rc) err_set(err, "%s: cannot write PNG: %s", path, detail[0] ? detail : "libpng failed");
+    else rc = atomic_write_file(path, out.bytes, out.len, err);
+    free(out.bytes);
+    return rc;
 }

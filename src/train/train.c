@@ -237,11 +237,3 @@ void trainer_rederive_streams(trainer *t, uint64_t seed)
     rng_shuffle(&t->shard.rng, t->shard.order, t->shard.n);
     t->shard.cursor = 0;
 }
-
-void run_state_free(run_state *rs)
-{
-    free(rs->ranks);
-    free(rs->orders);
-    free(rs->stats);
-    memset(rs, 0, sizeof *rs);
-}

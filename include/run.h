@@ -1,0 +1,51 @@
+/*
+ * run.h: one training run of gan_train, from the command line to the exit status.
+ *
+ *   run_open   parse the options, load the data, set up the trainer (and resume),
+ *              the evaluator and rank 0's outputs (directory, history, sample noise)
+ *   run_train  the training loop and its interval scheduler: /metrics rows and
+ *              progress lines, quality scores, sample grids, checkpoints
+ *   run_close  the summary line, one cleanup path, MPI_Finalize, the exit status
+ *
+ * Every rank calls all three. Only rank 0 prints and writes; whenever it does I/O that
+ * can fail it broadcasts the outcome, so on an error every rank returns the same status
+ * and none is left waiting in a collective.
+ */
+#ifndef GAN_RUN_H
+#define GAN_RUN_H
+
+#include "attrs.h"
+#include "config.h"
+#include "evaluator.h"
+#include "history.h"
+#include "train.h"
+
+enum { RUN_READY = -1 }; /* run_open: go on to run_train (any other value is an exit status) */
+
+typedef struct {
+    gan_config cfg;
+    int rank, world;
+    long long global_batch;
+    int n_images, total_images, image_rows, image_cols; /* the selected digit's images */
+    attr_list attrs;   /* options and run facts: the files' root attributes */
+    trainer t;
+    int trainer_ready;
+    evaluator eval;    /* rank 0, with --eval-every */
+    history hist;      /* rank 0 */
+    int hist_open;
+    float *noise, *hidden, *images; /* rank 0: the fixed sample noise and scratch */
+    long long first_step;
+    double start;      /* MPI_Wtime at the start of training */
+    err_buf err;       /* rank 0's message when a step fails */
+} run;
+
+/* Returns RUN_READY, or the exit status to pass to run_close (after --help, an error). */
+int run_open(run *r, int argc, char **argv);
+
+/* Returns EXIT_OK, EXIT_PREEMPTED after a signal, or EXIT_RUNTIME. */
+int run_train(run *r);
+
+/* Print the outcome (rank 0), free everything, finalize MPI; returns the exit status. */
+int run_close(run *r, int status);
+
+#endif

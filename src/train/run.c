@@ -1,0 +1,367 @@
+/* run.c: one training run, open / train / close (see run.h). */
+#include "run.h"
+
+#include <cblas.h>
+#include <math.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blas.h"
+#include "build_info.h"
+#include "checkpoint.h"
+#include "files.h"
+#include "h5util.h"
+#include "idx.h"
+#include "png_grid.h"
+
+/* ---- launch checks and start-up facts ------------------------------------------------ */
+
+static long env_long(const char *name)
+{
+    const char *v = getenv(name);
+    return v && *v ? strtol(v, NULL, 10) : 0;
+}
+
+/*
+ * The "singleton" trap: a launcher started several tasks, but each one's MPI
+ * came up alone (e.g. `srun` without a working --mpi plugin). Each would train
+ * on its own and write the same files.
+ */
+static int check_not_singleton(int world, err_buf *err)
+{
+    if (world != 1) return 0;
+    long slurm_tasks = getenv("SLURM_STEP_ID") ? (getenv("SLURM_STEP_NUM_TASKS") ? env_long("SLURM_STEP_NUM_TASKS")
+                                                                                    : env_long("SLURM_NTASKS"))
+                                               : 0;
+    long mpi_tasks = env_long("OMPI_COMM_WORLD_SIZE") > 1 ? env_long("OMPI_COMM_WORLD_SIZE") : env_long("PMI_SIZE");
+    long tasks = slurm_tasks > mpi_tasks ? slurm_tasks : mpi_tasks;
+    if (tasks > 1)
+        return err_set(err, "the launcher started %ld tasks but MPI reports a world of 1 rank: each "
+                            "would train alone. Launch with `srun --mpi=pmix` (see `srun --mpi=list`) "
+                            "or `mpirun`, using the MPI that gan_train was built with", tasks);
+    return 0;
+}
+
+/* Collective: "N ranks on M hosts: a (4), b (4)" for the start-up log (rank 0's copy). */
+static void describe_hosts(char *out, size_t len, int world)
+{
+    char name[MPI_MAX_PROCESSOR_NAME] = {0};
+    int name_len = 0;
+    MPI_CHECK(MPI_Get_processor_name(name, &name_len));
+    char *all = mpi_rank() == 0 ? xcalloc((size_t)world, MPI_MAX_PROCESSOR_NAME) : NULL;
+    MPI_CHECK(MPI_Gather(name, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, all, MPI_MAX_PROCESSOR_NAME, MPI_CHAR, 0,
+                         MPI_COMM_WORLD));
+    if (!all) return;
+    /* Count ranks per host, hosts in order of first appearance. */
+    int hosts = 0;
+    size_t n = 0;
+    out[0] = '\0';
+    for (int r = 0; r < world; r++) {
+        const char *h = all + (size_t)r * MPI_MAX_PROCESSOR_NAME;
+        int seen = 0, count = 0;
+        for (int q = 0; q < r && !seen; q++) seen = strcmp(h, all + (size_t)q * MPI_MAX_PROCESSOR_NAME) == 0;
+        if (seen) continue;
+        for (int q = r; q < world; q++) count += strcmp(h, all + (size_t)q * MPI_MAX_PROCESSOR_NAME) == 0;
+        if (n < len) n += (size_t)snprintf(out + n, len - n, "%s%s (%d)", hosts ? ", " : "", h, count);
+        hosts++;
+    }
+    char summary[64];
+    snprintf(summary, sizeof summary, " on %d host%s: ", hosts, hosts > 1 ? "s" : "");
+    if (strlen(summary) + strlen(out) < len) {
+        memmove(out + strlen(summary), out, strlen(out) + 1);
+        memcpy(out, summary, strlen(summary));
+    }
+    free(all);
+}
+
+static void format_duration(char *buf, size_t len, double s)
+{
+    long t = (long)(s + 0.5);
+    if (t >= 3600) snprintf(buf, len, "%ldh%02ldm", t / 3600, t / 60 % 60);
+    else if (t >= 60) snprintf(buf, len, "%ldm%02lds", t / 60, t % 60);
+    else snprintf(buf, len, "%lds", t);
+}
+
+/* ---- preemption ---------------------------------------------------------------------- */
+
+static volatile sig_atomic_t stop_signal;
+
+static void on_stop_signal(int sig)
+{
+    stop_signal = sig; /* acted on at the next step boundary, agreed by all ranks */
+}
+
+static void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_stop_signal;
+    sa.sa_flags = SA_RESTART; /* a signal must not fail a write() in the middle of a checkpoint */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+}
+
+/* ---- open ----------------------------------------------------------------------------- */
+
+/* Rank 0 reads and validates the dataset, then broadcasts the selected images. */
+static int load_images(gan_config *cfg, idx_images *img, err_buf *err)
+{
+    int rc = 0;
+    if (mpi_rank() == 0) {
+        if (!cfg->labels[0] && idx_labels_path(cfg->data, cfg->labels, sizeof cfg->labels) != 0)
+            rc = err_set(err, "--data %s: cannot derive the labels file (the name has no 'images-idx3'); "
+                              "give it with --labels", cfg->data);
+        if (rc == 0) rc = idx_load_digit(cfg->data, cfg->labels, cfg->digit, img, err);
+    }
+    if (mpi_agree(rc)) return -1;
+    int dims[4] = {img->n, img->rows, img->cols, img->total};
+    MPI_CHECK(MPI_Bcast(dims, 4, MPI_INT, 0, MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Bcast(cfg->labels, sizeof cfg->labels, MPI_CHAR, 0, MPI_COMM_WORLD));
+    if (mpi_rank() != 0) {
+        img->n = dims[0], img->rows = dims[1], img->cols = dims[2], img->total = dims[3];
+        img->pixels = xmalloc((size_t)img->n * img->rows * img->cols);
+    }
+    size_t bytes = (size_t)img->n * img->rows * img->cols;
+    for (size_t off = 0; off < bytes; off += 1u << 30) { /* MPI counts are ints */
+        size_t chunk = bytes - off < (1u << 30) ? bytes - off : (1u << 30);
+        MPI_CHECK(MPI_Bcast(img->pixels + off, (int)chunk, MPI_BYTE, 0, MPI_COMM_WORLD));
+    }
+    return 0;
+}
+
+/* The files' root attributes: every option, then the facts of this run. */
+static void build_attrs(run *r)
+{
+    config_attrs(&r->cfg, &r->attrs);
+    attrs_string(&r->attrs, "data", r->cfg.data); /* the paths used, after defaults */
+    attrs_string(&r->attrs, "labels", r->cfg.labels);
+    attrs_int(&r->attrs, "world_size", r->world);
+    attrs_int(&r->attrs, "global_batch", r->global_batch);
+    attrs_int(&r->attrs, "n_images", r->n_images);
+    attrs_int(&r->attrs, "image_rows", r->image_rows);
+    attrs_int(&r->attrs, "image_cols", r->image_cols);
+    attrs_string(&r->attrs, "gan_train_version", GAN_VERSION);
+}
+
+static void print_banner(const run *r)
+{
+    const gan_config *c = &r->cfg;
+    const gan *m = &r->t.model;
+    char hosts[1024];
+    describe_hosts(hosts, sizeof hosts, r->world);
+    if (r->rank != 0) return;
+    printf("gan_train %s: %d rank%s%s; OpenBLAS %s kernels%s, %d thread%s per rank\n", GAN_VERSION, r->world,
+           r->world > 1 ? "s" : "", hosts, openblas_get_corename(), blas_choice_note(), openblas_get_num_threads(),
+           openblas_get_num_threads() > 1 ? "s" : "");
+    printf("data: %s: %d of %d images have label %d (%dx%d); %d-%d per rank\n", c->data, r->n_images,
+           r->total_images, c->digit, r->image_rows, r->image_cols, r->n_images / r->world,
+           (r->n_images + r->world - 1) / r->world);
+    printf("model: G %d-%d-%d (%zu params), D %d-%d-1 (%zu params); batch %d per rank, global %lld; %d steps\n",
+           m->hp.noise_dim, m->hp.g_hidden, m->hp.image_size, m->g.n_params, m->hp.image_size, m->hp.d_hidden,
+           m->d.n_params, c->batch_size, r->global_batch, c->steps);
+    fflush(stdout);
+}
+
+/* Rank 0: the output directory, the history file (continued after a resume) and the
+ * fixed sample noise behind every grid. */
+static int open_outputs(run *r)
+{
+    const gan_config *c = &r->cfg;
+    const gan_hparams *hp = &r->t.model.hp;
+    r->noise = xmalloc(sizeof(float) * c->n_samples * hp->noise_dim);
+    r->hidden = xmalloc(sizeof(float) * c->n_samples * hp->g_hidden);
+    r->images = xmalloc(sizeof(float) * c->n_samples * hp->image_size);
+    rng_t rng = rng_make((uint64_t)c->seed, RNG_STREAM_SAMPLES);
+    rng_fill_noise(&rng, r->noise, (long)c->n_samples * hp->noise_dim);
+    char samples_dir[PATH_LEN + 16];
+    snprintf(samples_dir, sizeof samples_dir, "%s/samples", c->out);
+    if (make_dirs(c->out, "--out", &r->err) || make_dirs(samples_dir, "--out", &r->err)) return -1;
+    const history_layout lay = {c->n_samples, hp->noise_dim, r->image_rows, r->image_cols, &r->attrs};
+    int found = 0;
+    if (c->resume[0] && history_reopen(&r->hist, c->out, r->t.step, &lay, &found, &r->err)) return -1;
+    if (!found && history_create(&r->hist, c->out, r->noise, &lay, &r->err)) return -1;
+    r->hist_open = 1;
+    printf("output: %s/checkpoint.h5, %s/history.h5%s\n", c->out, c->out,
+           found ? " (continued after the checkpoint's step)" : "");
+    fflush(stdout);
+    return 0;
+}
+
+int run_open(run *r, int argc, char **argv)
+{
+    memset(r, 0, sizeof *r);
+    mpi_setup_errors();
+    r->rank = mpi_rank();
+    r->world = mpi_world();
+    gan_config *c = &r->cfg;
+    const char *info = NULL;
+    int parsed = config_parse(c, argc, argv, &info, &r->err);
+    if (parsed == CONFIG_EXIT_OK) {
+        if (r->rank == 0) fputs(info, stdout);
+        return EXIT_OK;
+    }
+    if (parsed == CONFIG_ERROR || check_not_singleton(r->world, &r->err)) return EXIT_USAGE;
+    install_signal_handlers();
+    h5_init();
+    blas_set_threads(); /* one per rank: the ranks already fill the cores */
+
+    idx_images img = {0};
+    if (load_images(c, &img, &r->err)) return EXIT_RUNTIME;
+    if (img.n < r->world) {
+        err_set(&r->err, "%s: only %d images have label %d, fewer than the %d ranks; each rank needs at least one",
+                c->data, img.n, c->digit, r->world);
+        idx_free(&img);
+        return EXIT_RUNTIME;
+    }
+    r->n_images = img.n, r->total_images = img.total, r->image_rows = img.rows, r->image_cols = img.cols;
+    r->global_batch = (long long)c->batch_size * r->world;
+    build_attrs(r);
+
+    const gan_hparams hp = {
+        .noise_dim = c->noise_dim, .g_hidden = c->g_hidden, .d_hidden = c->d_hidden,
+        .image_size = img.rows * img.cols, .leaky_alpha = (float)c->leaky_alpha,
+        .dropout = (float)c->dropout, .smoothing = (float)c->label_smoothing,
+        .smooth_by_scale = strcmp(c->smoothing_style, "scale") == 0,
+        .adam = {c->lr, c->beta1, c->beta2, c->epsilon},
+    };
+    trainer_init(&r->t, &hp, c->batch_size, img.pixels, img.n, (uint64_t)c->seed, MPI_COMM_WORLD);
+    r->trainer_ready = 1;
+    int rc = r->rank == 0 && c->eval_every > 0
+                 ? evaluator_init(&r->eval, c->classifier, c->digit, img.pixels, img.n, img.rows, img.cols,
+                                  hp.noise_dim, hp.g_hidden, (uint64_t)c->seed, &r->err)
+                 : 0;
+    idx_free(&img);
+    if (mpi_agree(rc)) return EXIT_RUNTIME;
+
+    print_banner(r);
+    if (c->ema_decay > 0) trainer_enable_ema(&r->t, (float)c->ema_decay);
+    if (c->resume[0] && trainer_resume(&r->t, c->resume, c->seed, r->n_images, &r->err)) return EXIT_RUNTIME;
+    if (mpi_agree(r->rank == 0 ? open_outputs(r) : 0)) return EXIT_RUNTIME;
+    if (r->rank == 0 && r->t.step >= c->steps)
+        printf("already at step %lld of %d: nothing to train\n", r->t.step, c->steps);
+    return RUN_READY;
+}
+
+/* ---- train ---------------------------------------------------------------------------- */
+
+/* Rank 0: G on the fixed noise (no dropout) in [0, 1], appended to the history and
+ * drawn as OUT/samples/step_STEP.png, linked as OUT/samples/latest.png. */
+static int write_samples(run *r, long long step)
+{
+    const gan *m = &r->t.model;
+    const char *out = r->cfg.out;
+    generator_sample01(&m->g, m->hp.leaky_alpha, r->noise, r->cfg.n_samples, r->hidden, r->images);
+    if (history_append_samples(&r->hist, step, r->images, &r->err)) return -1;
+    char png[PATH_LEN + 64], latest[PATH_LEN + 64];
+    snprintf(png, sizeof png, "%s/samples/step_%08lld.png", out, step);
+    snprintf(latest, sizeof latest, "%s/samples/latest.png", out);
+    if (png_write_grid(png, r->images, r->cfg.n_samples, r->image_rows, r->image_cols, 2, &r->err)) return -1;
+    return atomic_link(png, latest, &r->err);
+}
+
+/* Rank 0: score G (its moving average when there is one) into the row and the log. */
+static void score(run *r, long long step, history_row *row)
+{
+    const trainer *t = &r->t;
+    const mlp g = t->ema ? mlp_view(&t->model.g, t->ema) : t->model.g;
+    quality q = evaluator_score(&r->eval, &g, t->model.hp.leaky_alpha);
+    double scores[5] = {q.frac_target, q.confidence, q.frechet, q.diversity, q.nn_ratio};
+    memcpy(row->values + 6, scores, sizeof scores);
+    printf("quality at step %lld%s: %.1f%% classified as %d, Frechet distance %.2f (real/real %.2f), "
+           "diversity %.2f, nearest-neighbour ratio %.2f\n", step, t->ema ? " (EMA)" : "", 100 * q.frac_target,
+           r->cfg.digit, q.frechet, r->eval.floor.frechet, q.diversity, q.nn_ratio);
+    fflush(stdout);
+}
+
+int run_train(run *r)
+{
+    const gan_config *c = &r->cfg;
+    trainer *t = &r->t;
+    r->first_step = t->step;
+    r->start = MPI_Wtime();
+    double last_time = r->start;
+    long long last_step = r->first_step;
+    int rc = 0;
+    while (t->step < c->steps && rc == 0 && !t->stopping) {
+        t->stop_requested = stop_signal != 0;
+        trainer_step(t);
+        const long long step = t->step;
+        /* Rows, scores and samples follow their intervals and the run's end. A stop for a
+         * signal only checkpoints (with the loss sums since the last row), so that the
+         * resumed run's history is exactly the uninterrupted run's. */
+        const int end = step == c->steps;
+        const int do_eval = c->eval_every > 0 && (step % c->eval_every == 0 || end);
+        const int do_log = step % c->log_every == 0 || end || do_eval;
+        const int do_samples = (c->sample_every > 0 && step % c->sample_every == 0) || end;
+        const int do_checkpoint = (c->checkpoint_every > 0 && step % c->checkpoint_every == 0) || end || t->stopping;
+        if (!do_log && !do_samples && !do_checkpoint) continue;
+
+        gan_stats mean = {0};
+        if (do_log) mean = trainer_take_stats(t);
+        run_state state = {0};
+        if (do_checkpoint) trainer_gather_state(t, &state);
+        if (r->rank == 0) {
+            double now = MPI_Wtime(), rate = (double)(step - last_step) * r->global_batch / (now - last_time);
+            if (do_log) {
+                char eta[32];
+                format_duration(eta, sizeof eta,
+                                (double)(c->steps - step) * (now - r->start) / (double)(step - r->first_step));
+                printf("step %*lld/%d  d_loss %.4f  g_loss %.4f  D(x) %.3f  D(G(z)) %.3f  %.0f img/s  ETA %s\n",
+                       (int)snprintf(NULL, 0, "%d", c->steps), step, c->steps, mean.d_loss, mean.g_loss,
+                       mean.d_real, mean.d_fake, rate, eta);
+                fflush(stdout);
+                history_row row = {step, {mean.d_loss, mean.g_loss, mean.d_real, mean.d_fake, rate, now - r->start,
+                                          NAN, NAN, NAN, NAN, NAN}};
+                double eval_seconds = 0;
+                if (do_eval) score(r, step, &row), eval_seconds = MPI_Wtime() - now;
+                rc = history_append_metrics(&r->hist, &row, &r->err);
+                last_time = now + eval_seconds, last_step = step; /* scoring is not training time */
+            }
+            if (rc == 0 && do_samples) rc = write_samples(r, step);
+            if (rc == 0 && do_checkpoint)
+                rc = checkpoint_write(c->out, &t->model, t->ema, step, &state, &r->attrs, c->keep_checkpoints,
+                                      &r->err);
+            run_state_free(&state);
+        }
+        rc = mpi_agree(rc);
+    }
+    if (r->rank == 0) {
+        err_buf close_err;
+        r->hist_open = 0;
+        if (history_close(&r->hist, &close_err) && rc == 0) rc = -1, r->err = close_err;
+    }
+    if (mpi_agree(rc)) return EXIT_RUNTIME;
+    return t->stopping ? EXIT_PREEMPTED : EXIT_OK;
+}
+
+/* ---- close ---------------------------------------------------------------------------- */
+
+int run_close(run *r, int status)
+{
+    const gan_config *c = &r->cfg;
+    if (r->rank == 0) {
+        if (status == EXIT_USAGE || status == EXIT_RUNTIME) {
+            fprintf(stderr, "gan_train: error: %s\n", r->err.msg);
+        } else if (status == EXIT_PREEMPTED) {
+            printf("stopped by a signal at step %lld of %d; checkpoint written to %s/checkpoint.h5; "
+                   "continue with --resume (exit status %d)\n", r->t.step, c->steps, c->out, EXIT_PREEMPTED);
+        } else if (r->trainer_ready) {
+            char wall[32];
+            format_duration(wall, sizeof wall, MPI_Wtime() - r->start);
+            printf("done: step %lld of %d (%lld this run) in %s; wrote %s/checkpoint.h5\n", r->t.step, c->steps,
+                   r->t.step - r->first_step, wall, c->out);
+        }
+        if (r->hist_open) history_close(&r->hist, &(err_buf){{0}});
+    }
+    free(r->noise), free(r->hidden), free(r->images);
+    evaluator_free(&r->eval);
+    if (r->trainer_ready) trainer_free(&r->t);
+    attrs_free(&r->attrs);
+    fflush(stdout);
+    MPI_Finalize();
+    return status;
+}
