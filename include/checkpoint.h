@@ -43,6 +43,15 @@
 int checkpoint_write(const char *dir, const gan *m, const float *ema, long long step, const run_state *rs,
                      const attr_list *attrs, int keep, err_buf *err);
 
+/* The same layout at any path (e.g. OUT/best.h5), with `extra` attributes after `attrs`
+ * (may be NULL), written atomically; no numbered copies. */
+int checkpoint_write_file(const char *path, const gan *m, const float *ema, long long step, const run_state *rs,
+                          const attr_list *attrs, const attr_list *extra, err_buf *err);
+
+/* OUT/best.h5's score and step (attributes best_fd and best_step), after the same header
+ * and checksum checks as the other readers. Returns 0, or -1 (missing or unreadable). */
+int checkpoint_read_best(const char *path, double *best_fd, long long *best_step);
+
 /* What a checkpoint says about the run that wrote it. */
 typedef struct {
     long long step, seed;

@@ -54,6 +54,9 @@ void *xcalloc(size_t count, size_t size);
  * On error err says "FLAG: 'TEXT' is not an integer in [min, max]" (or "a number").
  */
 int parse_int64(const char *flag, const char *text, long long min, long long max, long long *out, err_buf *err);
+/* An integer count, optionally with a k, M or G suffix (x 1e3, 1e6, 1e9): "2.56M" is
+ * 2560000; the result must be a whole number in [min, max]. */
+int parse_count(const char *flag, const char *text, long long min, long long max, long long *out, err_buf *err);
 int parse_double(const char *flag, const char *text, double min, double max, double *out, err_buf *err);
 
 #endif

@@ -24,7 +24,12 @@ typedef struct {
     double lr, beta1, beta2, epsilon;
     /* run */
     int batch_size;           /* per rank */
-    int steps;
+    int steps;                /* iterations; 0 = images / global batch (set by the run) */
+    long long images;         /* the run's length in training images; 0 = --steps decides */
+    char scale_rule[16];      /* sqrt | linear | none: Adam's settings derived from the global batch */
+    int reference_batch;      /* the global batch the Adam settings are given for */
+    char augment[32];         /* none, or a comma list of translate, cutout: D's inputs */
+    int patience;             /* stop after this many scores without improvement; 0 = never */
     long long seed;
     int digit;                /* label to train on */
     char data[PATH_LEN];      /* images IDX file */
@@ -39,6 +44,14 @@ typedef struct {
     /* outputs */
     int sample_every, log_every, checkpoint_every, n_samples;
 } gan_config;
+
+/* Adam's settings for the global batch, from cfg's by its --scale-rule (see config.c). */
+typedef struct {
+    double kappa;             /* global batch / reference batch */
+    double lr, beta1, beta2, epsilon;
+    int clamped;              /* 1 if beta1 or beta2 had to be clamped at 0 */
+} adam_scaled;
+adam_scaled config_scale_adam(const gan_config *cfg, long long global_batch);
 
 /* Fill cfg with the defaults (the classic tutorial model, batch 64). */
 void config_defaults(gan_config *cfg);

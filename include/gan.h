@@ -20,6 +20,7 @@
 #ifndef GAN_GAN_H
 #define GAN_GAN_H
 
+#include "augment.h"
 #include "mlp.h"
 #include "rng.h"
 
@@ -29,6 +30,8 @@ typedef struct {
     float dropout;       /* generator dropout rate in training; 0 = none */
     float smoothing;     /* one-sided label smoothing s */
     int smooth_by_scale; /* 0: D's real target is 1-s; 1: D-real and G losses x (1-s) */
+    int augment;         /* AUG_* flags (augment.h): D's inputs, real and fake; 0 = none */
+    int image_cols;      /* image width (rows = X / cols), for the augmentation */
     adam_config adam;
 } gan_hparams;
 
@@ -49,6 +52,10 @@ typedef struct {
     float *d_dh;     /* (2B, Hd)  gradient scratch inside D */
     float *g_dout;   /* (B, X)    dLoss/dG(z) */
     float *g_dh;     /* (B, Hg)   gradient scratch inside G */
+    /* With augmentation only (NULL otherwise): */
+    augment_params *aug; /* (2B) this step's draws, real rows then fake rows */
+    float *d_aug;    /* (2B, X)   what D sees: d_in augmented */
+    float *g_daug;   /* (B, X)    dLoss/d(augmented G(z)) */
 } gan;
 
 /* Per-step losses and mean discriminator outputs, on this rank's batch. */
@@ -75,6 +82,11 @@ void gan_generator_forward(gan *m, rng_t *rng);
 
 /* G's forward again on the current z and dropout mask (tests, gradient checks). */
 void gan_generator_forward_fixed(gan *m);
+
+/* With augmentation on: draw this step's transformations from rng and apply them to the
+ * real and fake rows (after gan_generator_forward and the real rows are filled). D then
+ * sees the augmented rows in both steps; G's gradient flows back through them. */
+void gan_augment(gan *m, rng_t *rng);
 
 /* D step, forward: D on the stacked (2B, X) batch of real and fake rows. */
 void gan_discriminator_forward(gan *m);

@@ -34,6 +34,10 @@ typedef struct {
     history hist;      /* rank 0 */
     int hist_open;
     float *noise, *hidden, *images; /* rank 0: the fixed sample noise and scratch */
+    adam_scaled adam;  /* Adam's settings for this run's global batch (--scale-rule) */
+    double best_fd;    /* rank 0: the best score so far (OUT/best.h5), +inf before one */
+    long long best_step;
+    int scores_since_best; /* for --patience */
     long long first_step;
     double start;      /* MPI_Wtime at the start of training */
     err_buf err;       /* rank 0's message when a step fails */
@@ -42,7 +46,8 @@ typedef struct {
 /* Returns RUN_READY, or the exit status to pass to run_close (after --help, an error). */
 int run_open(run *r, int argc, char **argv);
 
-/* Returns EXIT_OK, EXIT_PREEMPTED after a signal, or EXIT_RUNTIME. */
+/* Returns EXIT_OK (also after --patience stopped it), EXIT_PREEMPTED after a signal, or
+ * EXIT_RUNTIME. */
 int run_train(run *r);
 
 /* Print the outcome (rank 0), free everything, finalize MPI; returns the exit status. */

@@ -8,7 +8,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "augment.h"
 #include "blas.h"
+#include "config.h"
 #include "check.h"
 #include "gan.h"
 #include "mlp.h"
@@ -271,6 +273,9 @@ static double g_loss_at(gan *m)
 {
     gan_stats st;
     gan_generator_forward_fixed(m);
+    if (m->hp.augment) /* the same draws on the new G(z) */
+        augment_forward(m->aug, m->hp.augment, 2 * m->B, m->hp.image_size / m->hp.image_cols, m->hp.image_cols,
+                        m->d_in, m->d_aug);
     gan_discriminator_forward_fake(m);
     gan_generator_backward(m, &st);
     return st.g_loss;
@@ -298,11 +303,13 @@ static void check_net_grads(gan *m, mlp *net, double (*loss)(gan *), const char 
     free(analytic);
 }
 
-static void test_gan_steps(int smooth_by_scale)
+static void test_gan_steps(int smooth_by_scale, int augment)
 {
-    const gan_hparams hp = {.noise_dim = 5, .g_hidden = 7, .d_hidden = 6, .image_size = 8,
+    /* 8x8 images with augmentation (a shift and a cutout must fit), 8 pixels without. */
+    const gan_hparams hp = {.noise_dim = 5, .g_hidden = 7, .d_hidden = 6, .image_size = augment ? 64 : 8,
                             .leaky_alpha = 0.2f, .dropout = 0.3f, .smoothing = 0.1f,
-                            .smooth_by_scale = smooth_by_scale, .adam = {1e-3, 0.9, 0.999, 1e-8}};
+                            .smooth_by_scale = smooth_by_scale, .augment = augment, .image_cols = 8,
+                            .adam = {1e-3, 0.9, 0.999, 1e-8}};
     gan m;
     gan_init(&m, &hp, 4);
     rng_t r = rng_make(5, 1);
@@ -311,9 +318,10 @@ static void test_gan_steps(int smooth_by_scale)
     fill(m.g.b1, hp.g_hidden, &r, 0.3f), fill(m.d.b1, hp.d_hidden, &r, 0.3f), fill(m.d.b2, 1, &r, 0.3f);
     fill(gan_real_rows(&m), m.B * hp.image_size, &r, 1.0f);
     gan_generator_forward(&m, &r);
+    gan_augment(&m, &r);
 
-    check_net_grads(&m, &m.d, d_loss_at, smooth_by_scale ? "D step (scale)" : "D step (target)");
-    check_net_grads(&m, &m.g, g_loss_at, smooth_by_scale ? "G step (scale)" : "G step (target)");
+    check_net_grads(&m, &m.d, d_loss_at, augment ? "D step (augmented)" : smooth_by_scale ? "D step (scale)" : "D step (target)");
+    check_net_grads(&m, &m.g, g_loss_at, augment ? "G step (augmented)" : smooth_by_scale ? "G step (scale)" : "G step (target)");
 
     /* The D loss by hand for one configuration: mean CE(real) + mean CE(fake). */
     gan_stats st;
@@ -326,6 +334,100 @@ static void test_gan_steps(int smooth_by_scale)
     }
     CHECK_NEAR(st.d_loss, want / m.B, 1e-5);
     gan_free(&m);
+}
+
+/* Augmentation: the forward pass against a hand-computed shift and cutout, and the backward
+ * pass against finite differences of a weighted sum of the output. */
+static void test_augment(void)
+{
+    enum { R = 7, C = 9, X = R * C, N = 3 };
+    int flags = 0;
+    CHECK(augment_parse("translate,cutout", &flags) == 0 && flags == (AUG_TRANSLATE | AUG_CUTOUT), "parse both");
+    CHECK(augment_parse("cutout", &flags) == 0 && flags == AUG_CUTOUT, "parse cutout");
+    CHECK(augment_parse("none", &flags) == 0 && flags == 0, "parse none");
+    CHECK(augment_parse("translate,", NULL) != 0 && augment_parse("rotate", NULL) != 0 &&
+          augment_parse("", NULL) != 0, "bad augment lists are refused");
+
+    float x[N * X], y[N * X], c[N * X], dx[N * X];
+    rng_t r = rng_make(11, 3);
+    fill(x, N * X, &r, 1.0f), fill(c, N * X, &r, 1.0f);
+    /* By hand: image 0 shifted right 2 and up 1, no cutout. */
+    augment_params p[N] = {{2, -1, 0, 0}, {0, 0, 4, 3}, {-3, 3, 8, 6}};
+    augment_forward(p, AUG_TRANSLATE, 1, R, C, x, y);
+    int wrong = 0;
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < C; j++) {
+            int si = i + 1, sj = j - 2;
+            float want = si < R && sj >= 0 ? x[si * C + sj] : -1.0f;
+            wrong += y[i * C + j] != want;
+        }
+    CHECK(wrong == 0, "%d pixels of the shifted image are wrong", wrong);
+    /* Image 1: no shift, an 8x8 cutout centred at (row 3, col 4): rows -1..6, cols 0..7 black. */
+    augment_forward(p + 1, AUG_CUTOUT, 1, R, C, x + X, y + X);
+    wrong = 0;
+    for (int i = 0; i < R; i++)
+        for (int j = 0; j < C; j++) wrong += y[X + i * C + j] != (j < 8 ? -1.0f : x[X + i * C + j]);
+    CHECK(wrong == 0, "%d pixels of the cut-out image are wrong", wrong);
+
+    /* Backward: d(sum c*y)/dx by central differences, for random draws of both. */
+    augment_draw(p, N, R, C, &r);
+    flags = AUG_TRANSLATE | AUG_CUTOUT;
+    augment_backward(p, flags, N, R, C, c, dx);
+    double worst = 0;
+    for (int i = 0; i < N * X; i++) {
+        float saved = x[i];
+        x[i] = saved + 1e-2f;
+        augment_forward(p, flags, N, R, C, x, y);
+        double up = weighted_sum(y, c, N * X);
+        x[i] = saved - 1e-2f;
+        augment_forward(p, flags, N, R, C, x, y);
+        double down = weighted_sum(y, c, N * X);
+        x[i] = saved;
+        double fd = (up - down) / 2e-2, diff = fabs(fd - dx[i]);
+        if (diff > worst) worst = diff;
+    }
+    CHECK(worst < 1e-4, "augment backward vs finite differences: worst %g", worst);
+    printf("  augmentation backward: %d pixels, worst |analytic - fd| = %.2e\n", N * X, worst);
+}
+
+/* --scale-rule against values computed by hand (lr 1e-3, betas 0.9 / 0.999, eps 1e-8, ref 64). */
+static void test_scale_rule(void)
+{
+    gan_config c;
+    config_defaults(&c);
+    strcpy(c.scale_rule, "sqrt");
+    adam_scaled a = config_scale_adam(&c, 512); /* kappa 8 */
+    CHECK_NEAR(a.kappa, 8.0, 0);
+    CHECK_NEAR(a.lr, 2.8284271247e-3, 1e-12);
+    CHECK_NEAR(a.beta1, 0.2, 1e-12);
+    CHECK_NEAR(a.beta2, 0.992, 1e-12);
+    CHECK_NEAR(a.epsilon, 3.5355339059e-9, 1e-18);
+    CHECK(!a.clamped, "kappa 8 needs no clamp");
+    a = config_scale_adam(&c, 32); /* below the reference: kappa 1/2 */
+    CHECK_NEAR(a.lr, 7.0710678119e-4, 1e-12);
+    CHECK_NEAR(a.beta1, 0.95, 1e-12);
+    CHECK_NEAR(a.beta2, 0.9995, 1e-12);
+    CHECK_NEAR(a.epsilon, 1.4142135624e-8, 1e-17);
+    a = config_scale_adam(&c, 1024); /* kappa 16: beta1 would be -0.6 */
+    CHECK(a.clamped && a.beta1 == 0.0, "kappa 16: beta1 %g clamped %d", a.beta1, a.clamped);
+    CHECK_NEAR(a.beta2, 0.984, 1e-12);
+    strcpy(c.scale_rule, "linear");
+    a = config_scale_adam(&c, 512);
+    CHECK_NEAR(a.lr, 8e-3, 1e-15);
+    CHECK(a.beta1 == 0.9 && a.beta2 == 0.999 && a.epsilon == 1e-8, "linear keeps betas and epsilon");
+    strcpy(c.scale_rule, "none");
+    a = config_scale_adam(&c, 512);
+    CHECK(a.lr == 1e-3 && a.beta1 == 0.9 && a.beta2 == 0.999 && a.epsilon == 1e-8, "none keeps everything");
+
+    /* Counts with suffixes, strictly. */
+    long long v = 0;
+    err_buf err;
+    CHECK(parse_count("--images", "2.56M", 1, (long long)1e15, &v, &err) == 0 && v == 2560000, "2.56M -> %lld", v);
+    CHECK(parse_count("--images", "10k", 1, (long long)1e15, &v, &err) == 0 && v == 10000, "10k -> %lld", v);
+    CHECK(parse_count("--images", "640000", 1, (long long)1e15, &v, &err) == 0 && v == 640000, "640000");
+    CHECK(parse_count("--images", "5x", 1, (long long)1e15, &v, &err) != 0, "5x refused");
+    CHECK(parse_count("--images", "1.5", 1, (long long)1e15, &v, &err) != 0, "1.5 refused");
+    CHECK(parse_count("--images", "0", 1, (long long)1e15, &v, &err) != 0, "0 refused");
 }
 
 /* The kernel choice: upgrade only what is slower than the CPU allows. */
@@ -351,7 +453,10 @@ int main(void)
     test_adam_bitwise();
     test_rng_bulk();
     test_init();
-    test_gan_steps(0);
-    test_gan_steps(1);
+    test_gan_steps(0, 0);
+    test_gan_steps(1, 0);
+    test_gan_steps(0, AUG_TRANSLATE | AUG_CUTOUT);
+    test_augment();
+    test_scale_rule();
     return check_summary("test_nn");
 }

@@ -80,3 +80,26 @@ int parse_double(const char *flag, const char *text, double min, double max, dou
     *out = v;
     return 0;
 }
+
+int parse_count(const char *flag, const char *text, long long min, long long max, long long *out, err_buf *err)
+{
+    char *end = NULL;
+    errno = 0;
+    double v = strtod(text, &end);
+    double scale = 1;
+    if (end != text && *end && end[1] == '\0') {
+        if (*end == 'k' || *end == 'K') scale = 1e3, end++;
+        else if (*end == 'M') scale = 1e6, end++;
+        else if (*end == 'G') scale = 1e9, end++;
+    }
+    v *= scale;
+    const double whole = nearbyint(v); /* "2.56M": 2.56 x 1e6 is 2560000 only up to rounding */
+    if (fabs(v - whole) <= 1e-9 * fmax(1.0, fabs(v))) v = whole;
+    if (end == text || *end != '\0' || errno == ERANGE || !isfinite(v) || text[0] == ' ' || v != floor(v))
+        return err_set(err, "%s: '%s' is not a whole count in [%lld, %lld] (k, M, G suffixes allowed)", flag, text,
+                       min, max);
+    if (v < (double)min || v > (double)max)
+        return err_set(err, "%s: %s is out of range, expected a count in [%lld, %lld]", flag, text, min, max);
+    *out = (long long)v;
+    return 0;
+}

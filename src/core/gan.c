@@ -32,6 +32,13 @@ void gan_init(gan *m, const gan_hparams *hp, int B)
     m->d_dh = xmalloc(sizeof(float) * 2 * B * Hd);
     m->g_dout = xmalloc(sizeof(float) * B * X);
     m->g_dh = xmalloc(sizeof(float) * B * Hg);
+    m->aug = NULL, m->d_aug = NULL, m->g_daug = NULL;
+    if (hp->augment) {
+        if (hp->image_cols < 1 || X % hp->image_cols) FATAL("augmentation needs the image width");
+        m->aug = xmalloc(sizeof(augment_params) * 2 * B);
+        m->d_aug = xmalloc(sizeof(float) * 2 * B * X);
+        m->g_daug = xmalloc(sizeof(float) * B * X);
+    }
 }
 
 void gan_free(gan *m)
@@ -41,6 +48,7 @@ void gan_free(gan *m)
     float *bufs[] = {m->z,       m->g_pre1,  m->g_act1,   m->g_mask, m->d_in,   m->d_pre1,
                      m->d_act1,  m->d_logit, m->d_dlogit, m->d_dh,   m->g_dout, m->g_dh};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
+    free(m->aug), free(m->d_aug), free(m->g_daug);
 }
 
 void gan_init_weights(gan *m, rng_t *rng)
@@ -69,13 +77,28 @@ void gan_generator_forward_fixed(gan *m)
     tanh_forward(fake, fake, B * hp->image_size);
 }
 
-/* D forward on `rows` rows of d_in starting at row `first`: fills d_pre1, d_act1, d_logit there. */
+/* What D sees: the augmented rows when augmentation is on. */
+static const float *d_input(const gan *m)
+{
+    return m->d_aug ? m->d_aug : m->d_in;
+}
+
+void gan_augment(gan *m, rng_t *rng)
+{
+    const gan_hparams *hp = &m->hp;
+    if (!hp->augment) return;
+    const int cols = hp->image_cols, rows = hp->image_size / cols;
+    augment_draw(m->aug, 2 * m->B, rows, cols, rng);
+    augment_forward(m->aug, hp->augment, 2 * m->B, rows, cols, m->d_in, m->d_aug);
+}
+
+/* D forward on `rows` rows of its input starting at row `first`: fills d_pre1, d_act1, d_logit there. */
 static void discriminator_forward(gan *m, int first, int rows)
 {
     const gan_hparams *hp = &m->hp;
     const size_t X = hp->image_size, Hd = hp->d_hidden;
     float *pre = m->d_pre1 + first * Hd, *act = m->d_act1 + first * Hd;
-    dense_forward(pre, m->d_in + first * X, m->d.w1, m->d.b1, rows, (int)X, (int)Hd);
+    dense_forward(pre, d_input(m) + first * X, m->d.w1, m->d.b1, rows, (int)X, (int)Hd);
     leaky_relu_forward(act, pre, rows * (int)Hd, hp->leaky_alpha);
     dense_forward(m->d_logit + first, act, m->d.w2, m->d.b2, rows, (int)Hd, 1);
 }
@@ -114,7 +137,7 @@ void gan_discriminator_backward(gan *m, gan_stats *st)
 
     dense_backward(m->d_dh, m->d.dw2, m->d.db2, m->d_dlogit, m->d_act1, m->d.w2, 2 * B, Hd, 1);
     leaky_relu_backward(m->d_dh, m->d_dh, m->d_pre1, 2 * B * Hd, hp->leaky_alpha);
-    dense_backward(NULL, m->d.dw1, m->d.db1, m->d_dh, m->d_in, m->d.w1, 2 * B, X, Hd);
+    dense_backward(NULL, m->d.dw1, m->d.db1, m->d_dh, d_input(m), m->d.w1, 2 * B, X, Hd);
 }
 
 void gan_generator_backward(gan *m, gan_stats *st)
@@ -137,7 +160,12 @@ void gan_generator_backward(gan *m, gan_stats *st)
     float *dh = m->d_dh + (size_t)B * Hd;
     dense_backward(dh, NULL, NULL, dlogit, NULL, m->d.w2, B, Hd, 1);
     leaky_relu_backward(dh, dh, m->d_pre1 + (size_t)B * Hd, B * Hd, hp->leaky_alpha);
-    dense_backward(m->g_dout, NULL, NULL, dh, NULL, m->d.w1, B, X, Hd);
+    if (m->d_aug) { /* D's input was the augmented G(z): back through the augmentation */
+        dense_backward(m->g_daug, NULL, NULL, dh, NULL, m->d.w1, B, X, Hd);
+        augment_backward(m->aug + B, hp->augment, B, X / hp->image_cols, hp->image_cols, m->g_daug, m->g_dout);
+    } else {
+        dense_backward(m->g_dout, NULL, NULL, dh, NULL, m->d.w1, B, X, Hd);
+    }
 
     /* Then through G into its parameters. */
     tanh_backward(m->g_dout, m->g_dout, gan_fake_rows(m), B * X);

@@ -101,7 +101,7 @@ static void stamp_header(unsigned char *image, size_t len)
 
 /* The whole checkpoint as an HDF5 file image in memory (HDF5's core driver). */
 static unsigned char *build_image(const gan *m, const float *ema, long long step, const run_state *rs,
-                                  const attr_list *attrs, size_t *len, err_buf *err)
+                                  const attr_list *attrs, const attr_list *extra, size_t *len, err_buf *err)
 {
     hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
     H5Pset_fapl_core(fapl, 1 << 20, 0); /* grow by 1 MiB, never touch the disk */
@@ -115,7 +115,7 @@ static unsigned char *build_image(const gan *m, const float *ema, long long step
     int ok = write_network(file, "generator", &m->g) == 0 && write_network(file, "discriminator", &m->d) == 0 &&
              (!ema || write_tensors(file, "ema/generator", &m->g, ema) == 0) &&
              write_state(file, rs) == 0 && h5_attr_int(file, "format_version", CHECKPOINT_FORMAT_VERSION) == 0 &&
-             h5_attr_int(file, "step", step) == 0 && h5_write_attrs(file, attrs) == 0 &&
+             h5_attr_int(file, "step", step) == 0 && h5_write_attrs(file, attrs) == 0 && (!extra || h5_write_attrs(file, extra) == 0) &&
              H5Fflush(file, H5F_SCOPE_GLOBAL) >= 0;
     /* The header goes in front of the HDF5 image: HDF5 looks for its superblock at
      * 0, 512, 1024, ... and treats what comes before it as a user block. */
@@ -134,21 +134,26 @@ static unsigned char *build_image(const gan *m, const float *ema, long long step
     return image;
 }
 
+int checkpoint_write_file(const char *path, const gan *m, const float *ema, long long step, const run_state *rs,
+                          const attr_list *attrs, const attr_list *extra, err_buf *err)
+{
+    /* HDF5 builds the file in memory; plain write() puts it on disk, so every
+     * disk error (ENOSPC, EIO, EDQUOT) is ours to report, and nothing is left
+     * half-open inside the HDF5 library when the disk fails. */
+    size_t len = 0;
+    unsigned char *image = build_image(m, ema, step, rs, attrs, extra, &len, err);
+    if (!image) return -1;
+    int rc = atomic_write_file(path, image, len, err);
+    free(image);
+    return rc;
+}
+
 int checkpoint_write(const char *dir, const gan *m, const float *ema, long long step, const run_state *rs,
                      const attr_list *attrs, int keep, err_buf *err)
 {
     char final_path[PATH_LEN + 32];
     snprintf(final_path, sizeof final_path, "%s/checkpoint.h5", dir);
-
-    /* HDF5 builds the file in memory; plain write() puts it on disk, so every
-     * disk error (ENOSPC, EIO, EDQUOT) is ours to report, and nothing is left
-     * half-open inside the HDF5 library when the disk fails. */
-    size_t len = 0;
-    unsigned char *image = build_image(m, ema, step, rs, attrs, &len, err);
-    if (!image) return -1;
-    int rc = atomic_write_file(final_path, image, len, err);
-    free(image);
-    if (rc) return -1;
+    if (checkpoint_write_file(final_path, m, ema, step, rs, attrs, NULL, err)) return -1;
     return keep > 0 ? keep_numbered(dir, final_path, step, keep, err) : 0;
 }
 

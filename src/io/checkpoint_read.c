@@ -266,3 +266,24 @@ void generator_file_free(generator_file *gf)
     mlp_free(&gf->g);
     memset(gf, 0, sizeof *gf);
 }
+
+int checkpoint_read_best(const char *path, double *best_fd, long long *best_step)
+{
+    unsigned char *bytes;
+    size_t len;
+    err_buf err;
+    if (read_whole_file(path, &bytes, &len, &err)) return -1;
+    int rc = verify_header(bytes, len, path, &err);
+    hid_t file = rc == 0 ? open_image(bytes, len) : -1;
+    free(bytes);
+    if (file < 0) return -1;
+    rc = -1;
+    hid_t attr = H5Aexists(file, "best_fd") > 0 ? H5Aopen(file, "best_fd", H5P_DEFAULT) : -1;
+    if (attr >= 0 && H5Aread(attr, H5T_NATIVE_DOUBLE, best_fd) >= 0 && isfinite(*best_fd) &&
+        h5_read_attr_int(file, "best_step", best_step) == 0)
+        rc = 0;
+    if (attr >= 0) H5Aclose(attr);
+    H5Fclose(file);
+    H5Eclear2(H5E_DEFAULT);
+    return rc;
+}

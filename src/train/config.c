@@ -10,12 +10,14 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <math.h>
 #include <string.h>
 
+#include "augment.h"
 #include "build_info.h"
 #include "paths.h"
 
-typedef enum { OPT_INT, OPT_INT64, OPT_DOUBLE, OPT_STRING } opt_type;
+typedef enum { OPT_INT, OPT_INT64, OPT_COUNT, OPT_DOUBLE, OPT_STRING } opt_type; /* COUNT: int64, "2.56M" */
 
 typedef struct {
     const char *flag;   /* without the leading "--" */
@@ -46,7 +48,18 @@ static const option options[] = {
     {"beta2", OPT_DOUBLE, F(beta2), 0, 0.999999999, "Adam beta2, in [0, 1)", NULL, 0},
     {"epsilon", OPT_DOUBLE, F(epsilon), 1e-30, 1, "Adam epsilon", NULL, 0},
     {"batch-size", OPT_INT, F(batch_size), 1, 1 << 20, "images per rank per step (global = x ranks)", NULL, 0},
-    {"steps", OPT_INT, F(steps), 1, 2000000000, "training iterations (each: a D step, then a G step)", NULL, 0},
+    {"steps", OPT_INT, F(steps), 1, 2000000000, "training iterations (each: a D step, then a G step); "
+     "default: --images / global batch", NULL, 0},
+    {"images", OPT_COUNT, F(images), 1, 1e15, "the run's length in training images over all ranks (k, M, G "
+     "suffixes: 2.56M); the alternative to --steps", NULL, 0},
+    {"scale-rule", OPT_STRING, F(scale_rule), NOLIMIT, "sqrt | linear | none: derive Adam's lr, betas and "
+     "epsilon from the global batch (docs/quality.md)", NULL, 0},
+    {"reference-batch", OPT_INT, F(reference_batch), 1, 1 << 30, "the global batch that --lr, --beta1, "
+     "--beta2, --epsilon are given for", NULL, 0},
+    {"augment", OPT_STRING, F(augment), NOLIMIT, "none | translate,cutout (either or both): random, "
+     "differentiable augmentation of D's inputs, real and fake", NULL, 0},
+    {"patience", OPT_INT, F(patience), 0, 1000000, "with --eval-every: stop after this many scores without "
+     "improvement (0: never)", NULL, 0},
     {"seed", OPT_INT64, F(seed), 0, 9.007199254740992e15, "random seed (init, data split, noise, dropout)", NULL, 0},
     {"digit", OPT_INT, F(digit), 0, 255, "label of the images to train on", NULL, 0},
     {"data", OPT_STRING, F(data), NOLIMIT, "images file, IDX format, raw or .gz", NULL, 0},
@@ -67,6 +80,11 @@ static const option options[] = {
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
+/* The defaults of issue 11, chosen by measurement (docs/quality.md, "Defaults"). */
+#define GAN_DEFAULT_IMAGES 5120000LL
+#define GAN_DEFAULT_SCALE_RULE "sqrt"
+#define GAN_DEFAULT_AUGMENT "none"
+
 /* Off, chosen by measurement: with gan_eval at equal steps a moving average of G
  * (decay 0.999 or 0.99) did not score better than the raw weights (README "Quality"). */
 #define GAN_DEFAULT_EMA_DECAY 0.0
@@ -86,7 +104,12 @@ void config_defaults(gan_config *cfg)
     cfg->beta2 = 0.999;
     cfg->epsilon = 1e-8;
     cfg->batch_size = 64;
-    cfg->steps = 10000;
+    cfg->steps = 0; /* from the image budget */
+    cfg->images = GAN_DEFAULT_IMAGES;
+    strcpy(cfg->scale_rule, GAN_DEFAULT_SCALE_RULE);
+    cfg->reference_batch = 64;
+    strcpy(cfg->augment, GAN_DEFAULT_AUGMENT);
+    cfg->patience = 0;
     cfg->seed = 42;
     cfg->digit = 0;
     shipped_file(GAN_DATA_FILE, cfg->data, sizeof cfg->data);
@@ -110,6 +133,9 @@ static void apply_seed_preset(gan_config *cfg)
 {
     cfg->batch_size = 1;
     cfg->steps = 10000;
+    cfg->images = 0;
+    strcpy(cfg->scale_rule, "none"); /* its batch of 1 ran with these very settings */
+    strcpy(cfg->augment, "none");
     cfg->dropout = 0.0;
     strcpy(cfg->smoothing_style, "scale");
 }
@@ -134,6 +160,7 @@ static int set_option(gan_config *cfg, const option *o, const char *text, err_bu
         return 0;
     }
     if (o->type == OPT_DOUBLE) return parse_double(flag, text, o->min, o->max, (double *)field, err);
+    if (o->type == OPT_COUNT) return parse_count(flag, text, (long long)o->min, (long long)o->max, (long long *)field, err);
     long long v;
     if (parse_int64(flag, text, (long long)o->min, (long long)o->max, &v, err)) return -1;
     if (o->type == OPT_INT64) *(long long *)field = v;
@@ -158,7 +185,7 @@ static const char *help_text(void)
         char def[PATH_LEN + 8];
         if (o->type == OPT_STRING) snprintf(def, sizeof def, "%s", field[0] ? field : "auto");
         else if (o->type == OPT_DOUBLE) snprintf(def, sizeof def, "%g", *(const double *)field);
-        else if (o->type == OPT_INT64) snprintf(def, sizeof def, "%lld", *(const long long *)field);
+        else if (o->type == OPT_INT64 || o->type == OPT_COUNT) snprintf(def, sizeof def, "%lld", *(const long long *)field);
         else snprintf(def, sizeof def, "%d", *(const int *)field);
         n += (size_t)snprintf(buf + n, sizeof buf - n, "  --%-18s %s [%s]\n", o->flag, o->help,
                               o->implicit ? "off" : def);
@@ -214,6 +241,7 @@ int config_parse(gan_config *cfg, int argc, char **argv, const char **info, err_
         }
     }
     /* Pass 1: the preset, so that any other flag overrides it wherever it stands. */
+    int steps_given = 0, images_given = 0;
     for (int pass = 0; pass < 2; pass++) {
         for (int i = 1; i < argc; i++) {
             const option *o = NULL;
@@ -222,6 +250,8 @@ int config_parse(gan_config *cfg, int argc, char **argv, const char **info, err_
             int is_preset = strcmp(o->flag, "preset") == 0;
             if (is_preset != (pass == 0)) continue;
             if (set_option(cfg, o, value, err)) return CONFIG_ERROR;
+            steps_given |= strcmp(o->flag, "steps") == 0;
+            images_given |= strcmp(o->flag, "images") == 0;
             if (is_preset) {
                 if (strcmp(cfg->preset, "seed") == 0) apply_seed_preset(cfg);
                 else if (strcmp(cfg->preset, "default") != 0)
@@ -230,6 +260,18 @@ int config_parse(gan_config *cfg, int argc, char **argv, const char **info, err_
             }
         }
     }
+    /* The run's length: --steps or --images, whichever was given (a preset may set --steps). */
+    if (steps_given && images_given)
+        return err_set(err, "--steps and --images both set the run's length; give one of them");
+    if (steps_given) cfg->images = 0;
+    if (images_given) cfg->steps = 0;
+    if (strcmp(cfg->scale_rule, "sqrt") != 0 && strcmp(cfg->scale_rule, "linear") != 0 &&
+        strcmp(cfg->scale_rule, "none") != 0)
+        return err_set(err, "--scale-rule: '%s', expected sqrt, linear or none", cfg->scale_rule);
+    if (augment_parse(cfg->augment, NULL) != 0)
+        return err_set(err, "--augment: '%s', expected none or a comma list of translate and cutout", cfg->augment);
+    if (cfg->patience > 0 && cfg->eval_every == 0)
+        return err_set(err, "--patience %d needs scores: give --eval-every too", cfg->patience);
     if (strcmp(cfg->smoothing_style, "target") != 0 && strcmp(cfg->smoothing_style, "scale") != 0)
         return err_set(err, "--smoothing-style: '%s', expected target or scale", cfg->smoothing_style);
     if (strcmp(cfg->resume, RESUME_FROM_OUT) == 0) {
@@ -262,7 +304,34 @@ void config_attrs(const gan_config *cfg, attr_list *out)
         name[k] = '\0';
         if (o->type == OPT_STRING) attrs_string(out, name, field);
         else if (o->type == OPT_DOUBLE) attrs_double(out, name, *(const double *)field);
-        else if (o->type == OPT_INT64) attrs_int(out, name, *(const long long *)field);
+        else if (o->type == OPT_INT64 || o->type == OPT_COUNT) attrs_int(out, name, *(const long long *)field);
         else attrs_int(out, name, *(const int *)field);
     }
+}
+
+/*
+ * Adam's settings for a global batch kappa times the reference batch.
+ *   sqrt   (Malladi et al. 2022, "On the SDEs and Scaling Rules for Adaptive Gradient
+ *          Algorithms"): lr * sqrt(kappa), 1 - beta -> kappa (1 - beta), eps / sqrt(kappa)
+ *   linear: lr * kappa, the betas and eps unchanged
+ *   none:   as given
+ * The same formulas hold below the reference batch (kappa < 1). Where sqrt would push a beta
+ * to 0 or below (beta1 at kappa >= 10 with beta1 = 0.9), it is clamped at 0 (Adam without
+ * momentum) and the run prints a warning.
+ */
+adam_scaled config_scale_adam(const gan_config *cfg, long long global_batch)
+{
+    adam_scaled a = {(double)global_batch / cfg->reference_batch, cfg->lr, cfg->beta1, cfg->beta2, cfg->epsilon, 0};
+    if (strcmp(cfg->scale_rule, "linear") == 0) {
+        a.lr = cfg->lr * a.kappa;
+    } else if (strcmp(cfg->scale_rule, "sqrt") == 0) {
+        const double root = sqrt(a.kappa);
+        a.lr = cfg->lr * root;
+        a.beta1 = 1.0 - a.kappa * (1.0 - cfg->beta1);
+        a.beta2 = 1.0 - a.kappa * (1.0 - cfg->beta2);
+        a.epsilon = cfg->epsilon / root;
+        if (a.beta1 < 0) a.beta1 = 0, a.clamped = 1;
+        if (a.beta2 < 0) a.beta2 = 0, a.clamped = 1;
+    }
+    return a;
 }

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "augment.h"
 #include "blas.h"
 #include "build_info.h"
 #include "checkpoint.h"
@@ -145,6 +146,12 @@ static void build_attrs(run *r)
     attrs_int(&r->attrs, "image_rows", r->image_rows);
     attrs_int(&r->attrs, "image_cols", r->image_cols);
     attrs_string(&r->attrs, "gan_train_version", GAN_VERSION);
+    /* What the optimizer actually ran with, next to what was asked (--lr etc. above). */
+    attrs_double(&r->attrs, "scale_kappa", r->adam.kappa);
+    attrs_double(&r->attrs, "effective_lr", r->adam.lr);
+    attrs_double(&r->attrs, "effective_beta1", r->adam.beta1);
+    attrs_double(&r->attrs, "effective_beta2", r->adam.beta2);
+    attrs_double(&r->attrs, "effective_epsilon", r->adam.epsilon);
 }
 
 static void print_banner(const run *r)
@@ -163,6 +170,16 @@ static void print_banner(const run *r)
     printf("model: G %d-%d-%d (%zu params), D %d-%d-1 (%zu params); batch %d per rank, global %lld; %d steps\n",
            m->hp.noise_dim, m->hp.g_hidden, m->hp.image_size, m->g.n_params, m->hp.image_size, m->hp.d_hidden,
            m->d.n_params, c->batch_size, r->global_batch, c->steps);
+    if (c->images > 0)
+        printf("length: %lld images = %d steps of %lld (--images)\n", c->images, c->steps, r->global_batch);
+    const adam_scaled *a = &r->adam;
+    printf("optimizer: Adam lr %.4g, beta1 %.4g, beta2 %.6g, epsilon %.3g (--scale-rule %s, global batch %lld = "
+           "%.4g x reference %d; given lr %g, beta1 %g, beta2 %g, epsilon %g)%s\n", a->lr, a->beta1, a->beta2,
+           a->epsilon, c->scale_rule, r->global_batch, a->kappa, c->reference_batch, c->lr, c->beta1, c->beta2,
+           c->epsilon, c->augment[0] && strcmp(c->augment, "none") ? "; D's inputs augmented" : "");
+    if (a->clamped)
+        printf("warning: --scale-rule sqrt at %.4g x the reference batch would make a beta negative: clamped at 0 "
+               "(Adam without that moment); a smaller --batch-size or --scale-rule linear avoids it\n", a->kappa);
     fflush(stdout);
 }
 
@@ -189,6 +206,20 @@ static int open_outputs(run *r)
            found ? " (continued after the checkpoint's step)" : "");
     fflush(stdout);
     return 0;
+}
+
+/* Rank 0, after a resume: the best score so far is OUT/best.h5's, so that a resumed run
+ * replaces it only with a better one and --patience counts on. */
+static void recall_best(run *r)
+{
+    char path[PATH_LEN + 16];
+    snprintf(path, sizeof path, "%s/best.h5", r->cfg.out);
+    if (checkpoint_read_best(path, &r->best_fd, &r->best_step) != 0 || r->best_step > r->t.step) {
+        r->best_fd = INFINITY, r->best_step = 0;
+        return;
+    }
+    r->scores_since_best = (int)(r->t.step / r->cfg.eval_every - r->best_step / r->cfg.eval_every);
+    printf("best so far: Frechet distance %.2f at step %lld (%s)\n", r->best_fd, r->best_step, path);
 }
 
 int run_open(run *r, int argc, char **argv)
@@ -219,15 +250,29 @@ int run_open(run *r, int argc, char **argv)
     }
     r->n_images = img.n, r->total_images = img.total, r->image_rows = img.rows, r->image_cols = img.cols;
     r->global_batch = (long long)c->batch_size * r->world;
+    if (c->steps == 0) { /* the length in images: steps = images / global batch, rounded up */
+        long long steps = (c->images + r->global_batch - 1) / r->global_batch;
+        if (steps > 2000000000LL) {
+            err_set(&r->err, "--images %lld at a global batch of %lld is %lld steps, more than 2e9", c->images,
+                    r->global_batch, steps);
+            idx_free(&img);
+            return EXIT_USAGE;
+        }
+        c->steps = (int)steps;
+    }
+    r->adam = config_scale_adam(c, r->global_batch);
+    r->best_fd = INFINITY;
     build_attrs(r);
 
-    const gan_hparams hp = {
+    gan_hparams hp = {
         .noise_dim = c->noise_dim, .g_hidden = c->g_hidden, .d_hidden = c->d_hidden,
         .image_size = img.rows * img.cols, .leaky_alpha = (float)c->leaky_alpha,
         .dropout = (float)c->dropout, .smoothing = (float)c->label_smoothing,
         .smooth_by_scale = strcmp(c->smoothing_style, "scale") == 0,
-        .adam = {c->lr, c->beta1, c->beta2, c->epsilon},
+        .image_cols = img.cols,
+        .adam = {r->adam.lr, r->adam.beta1, r->adam.beta2, r->adam.epsilon},
     };
+    augment_parse(c->augment, &hp.augment); /* checked by config_parse */
     trainer_init(&r->t, &hp, c->batch_size, img.pixels, img.n, (uint64_t)c->seed, MPI_COMM_WORLD);
     r->trainer_ready = 1;
     int rc = r->rank == 0 && c->eval_every > 0
@@ -240,6 +285,7 @@ int run_open(run *r, int argc, char **argv)
     print_banner(r);
     if (c->ema_decay > 0) trainer_enable_ema(&r->t, (float)c->ema_decay);
     if (c->resume[0] && trainer_resume(&r->t, c->resume, c->seed, r->n_images, &r->err)) return EXIT_RUNTIME;
+    if (c->resume[0] && r->rank == 0 && c->eval_every > 0) recall_best(r);
     if (mpi_agree(r->rank == 0 ? open_outputs(r) : 0)) return EXIT_RUNTIME;
     if (r->rank == 0 && r->t.step >= c->steps)
         printf("already at step %lld of %d: nothing to train\n", r->t.step, c->steps);
@@ -264,7 +310,7 @@ static int write_samples(run *r, long long step)
 }
 
 /* Rank 0: score G (its moving average when there is one) into the row and the log. */
-static void score(run *r, long long step, history_row *row)
+static quality score(run *r, long long step, history_row *row)
 {
     const trainer *t = &r->t;
     const mlp g = t->ema ? mlp_view(&t->model.g, t->ema) : t->model.g;
@@ -275,7 +321,38 @@ static void score(run *r, long long step, history_row *row)
            "diversity %.2f, nearest-neighbour ratio %.2f\n", step, t->ema ? " (EMA)" : "", 100 * q.frac_target,
            r->cfg.digit, q.frechet, r->eval.floor.frechet, q.diversity, q.nn_ratio);
     fflush(stdout);
+    return q;
 }
+
+/*
+ * The best generator: a score improves when its Fréchet distance is lower than the best
+ * so far AND its nearest-neighbour ratio is at least BEST_NN_GUARD, so that a G that
+ * starts copying training images (ratio well below the real images' 1) is never kept,
+ * however close its features are. Writes OUT/best.h5 (the checkpoint layout, atomically)
+ * on every improvement. Returns 1 if it improved.
+ */
+#define BEST_NN_GUARD 0.9
+static int keep_best(run *r, const quality *q, long long step, const run_state *state)
+{
+    if (!(q->frechet < r->best_fd) || !(q->nn_ratio >= BEST_NN_GUARD)) {
+        r->scores_since_best++;
+        return 0;
+    }
+    r->best_fd = q->frechet, r->best_step = step, r->scores_since_best = 0;
+    attr_list best = {0};
+    attrs_int(&best, "best_step", step);
+    attrs_double(&best, "best_fd", q->frechet);
+    attrs_double(&best, "best_nn_ratio", q->nn_ratio);
+    attrs_double(&best, "best_diversity", q->diversity);
+    char path[PATH_LEN + 16];
+    snprintf(path, sizeof path, "%s/best.h5", r->cfg.out);
+    const trainer *t = &r->t;
+    int rc = checkpoint_write_file(path, &t->model, t->ema, step, state, &r->attrs, &best, &r->err);
+    attrs_free(&best);
+    return rc ? -1 : 1;
+}
+
+enum { STEP_OK = 0, STEP_PATIENCE = 1 }; /* rank 0's verdict on an interval step; < 0: error */
 
 int run_train(run *r)
 {
@@ -285,8 +362,8 @@ int run_train(run *r)
     r->start = MPI_Wtime();
     double last_time = r->start;
     long long last_step = r->first_step;
-    int rc = 0;
-    while (t->step < c->steps && rc == 0 && !t->stopping) {
+    int rc = STEP_OK;
+    while (t->step < c->steps && rc == STEP_OK && !t->stopping) {
         t->stop_requested = stop_signal != 0;
         trainer_step(t);
         const long long step = t->step;
@@ -297,13 +374,13 @@ int run_train(run *r)
         const int do_eval = c->eval_every > 0 && (step % c->eval_every == 0 || end);
         const int do_log = step % c->log_every == 0 || end || do_eval;
         const int do_samples = (c->sample_every > 0 && step % c->sample_every == 0) || end;
-        const int do_checkpoint = (c->checkpoint_every > 0 && step % c->checkpoint_every == 0) || end || t->stopping;
+        int do_checkpoint = (c->checkpoint_every > 0 && step % c->checkpoint_every == 0) || end || t->stopping;
         if (!do_log && !do_samples && !do_checkpoint) continue;
 
         gan_stats mean = {0};
         if (do_log) mean = trainer_take_stats(t);
         run_state state = {0};
-        if (do_checkpoint) trainer_gather_state(t, &state);
+        if (do_checkpoint || do_eval) trainer_gather_state(t, &state); /* best.h5 is a whole checkpoint too */
         if (r->rank == 0) {
             double now = MPI_Wtime(), rate = (double)(step - last_step) * r->global_batch / (now - last_time);
             if (do_log) {
@@ -317,14 +394,20 @@ int run_train(run *r)
                 history_row row = {step, {mean.d_loss, mean.g_loss, mean.d_real, mean.d_fake, rate, now - r->start,
                                           NAN, NAN, NAN, NAN, NAN}};
                 double eval_seconds = 0;
-                if (do_eval) score(r, step, &row), eval_seconds = MPI_Wtime() - now;
-                rc = history_append_metrics(&r->hist, &row, &r->err);
+                if (do_eval) {
+                    quality q = score(r, step, &row);
+                    if (keep_best(r, &q, step, &state) < 0) rc = -1;
+                    else if (c->patience > 0 && r->scores_since_best >= c->patience) rc = STEP_PATIENCE;
+                    eval_seconds = MPI_Wtime() - now;
+                }
+                if (rc >= 0 && history_append_metrics(&r->hist, &row, &r->err)) rc = -1;
                 last_time = now + eval_seconds, last_step = step; /* scoring is not training time */
             }
-            if (rc == 0 && do_samples) rc = write_samples(r, step);
-            if (rc == 0 && do_checkpoint)
-                rc = checkpoint_write(c->out, &t->model, t->ema, step, &state, &r->attrs, c->keep_checkpoints,
-                                      &r->err);
+            if (rc == STEP_PATIENCE) do_checkpoint = 1; /* the run ends here: its final checkpoint */
+            if (rc >= 0 && do_samples && write_samples(r, step)) rc = -1;
+            if (rc >= 0 && do_checkpoint &&
+                checkpoint_write(c->out, &t->model, t->ema, step, &state, &r->attrs, c->keep_checkpoints, &r->err))
+                rc = -1;
             run_state_free(&state);
         }
         rc = mpi_agree(rc);
@@ -332,9 +415,13 @@ int run_train(run *r)
     if (r->rank == 0) {
         err_buf close_err;
         r->hist_open = 0;
-        if (history_close(&r->hist, &close_err) && rc == 0) rc = -1, r->err = close_err;
+        if (history_close(&r->hist, &close_err) && rc >= 0) rc = -1, r->err = close_err;
+        if (rc == STEP_PATIENCE)
+            printf("stopped early at step %lld of %d: %d scores without improvement (--patience %d); best "
+                   "Frechet distance %.2f at step %lld in %s/best.h5\n", t->step, c->steps, r->scores_since_best,
+                   c->patience, r->best_fd, r->best_step, c->out);
     }
-    if (mpi_agree(rc)) return EXIT_RUNTIME;
+    if (mpi_agree(rc) < 0) return EXIT_RUNTIME;
     return t->stopping ? EXIT_PREEMPTED : EXIT_OK;
 }
 

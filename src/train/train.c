@@ -120,6 +120,7 @@ void trainer_step(trainer *t)
 
     /* D step */
     gan_generator_forward(m, &t->rng);
+    gan_augment(m, &t->rng); /* no-op without --augment: the stream is then unchanged */
     gan_discriminator_forward(m);
     lap(t, PHASE_FORWARD, &mark);
     gan_discriminator_backward(m, &st);
