@@ -34,6 +34,16 @@ mpi 2 --steps 200 "${common[@]}" --ema-decay 0.99 --out run --resume > /dev/null
 check "--ema-decay: 100 + resume 100 == 200 steps, byte-identical (EMA included)" cmp ema_full/checkpoint.h5 run/checkpoint.h5
 rm -rf run
 
+# With augmentation of D's inputs, its random draws continue exactly too.
+aug=(--augment translate,cutout)
+mpi 2 --steps 200 "${common[@]}" "${aug[@]}" --out run > /dev/null 2>&1 && mv run aug_full
+mpi 2 --steps 100 "${common[@]}" "${aug[@]}" --out run > /dev/null 2>&1
+mpi 2 --steps 200 "${common[@]}" "${aug[@]}" --out run --resume > /dev/null 2>&1
+check "--augment: 100 + resume 100 == 200 steps, byte-identical" cmp aug_full/checkpoint.h5 run/checkpoint.h5
+mpi 2 --steps 200 "${common[@]}" --out noaug > /dev/null 2>&1
+check "--augment changes the run (it is not a no-op)" bash -c '! cmp -s aug_full/checkpoint.h5 noaug/checkpoint.h5'
+rm -rf run noaug
+
 # Resume from an older checkpoint: history rows written after it are dropped.
 mpi 2 --steps 150 "${common[@]}" --keep-checkpoints 2 --out keep > /dev/null 2>&1
 check "--keep-checkpoints 2 keeps the newest two" \

@@ -349,7 +349,9 @@ static int keep_best(run *r, const quality *q, long long step, const run_state *
     const trainer *t = &r->t;
     int rc = checkpoint_write_file(path, &t->model, t->ema, step, state, &r->attrs, &best, &r->err);
     attrs_free(&best);
-    return rc ? -1 : 1;
+    if (rc) return -1;
+    printf("best so far: Frechet distance %.2f at step %lld -> %s\n", q->frechet, step, path);
+    return 1;
 }
 
 enum { STEP_OK = 0, STEP_PATIENCE = 1 }; /* rank 0's verdict on an interval step; < 0: error */
