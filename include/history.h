@@ -5,7 +5,7 @@
  * each append is flushed, so h5py can read the file while training runs:
  *
  *   /metrics/{step (int64), d_loss, g_loss, d_real, d_fake, samples_per_sec, elapsed_s}  (N)
- *   /metrics/{eval_frac, eval_conf, eval_fd, eval_div, eval_nn}  (N): gan_eval's score, NaN
+ *   /metrics/{eval_frac, eval_conf, eval_fd, eval_div, eval_nn, eval_bg, eval_speckle}  (N): gan_eval's score, NaN
  *     on rows without one (see --eval-every)
  *   /samples/noise  (S, Z)  float32: the fixed noise batch behind every grid
  *   /samples/images (K, S, rows, cols) float32 in [0, 1]
@@ -20,12 +20,12 @@
 #include "attrs.h"
 #include "common.h"
 
-enum { HISTORY_N_METRICS = 11 };
+enum { HISTORY_N_METRICS = 13 };
 
 typedef struct {
     long long step;
     /* d_loss, g_loss, d_real, d_fake, samples_per_sec, elapsed_s, then the quality score
-     * (NaN on rows without one): eval_frac, eval_conf, eval_fd, eval_div, eval_nn */
+     * (NaN on rows without one): eval_frac, eval_conf, eval_fd, eval_div, eval_nn, eval_bg, eval_speckle */
     double values[HISTORY_N_METRICS];
 } history_row;
 

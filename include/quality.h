@@ -13,7 +13,18 @@ typedef struct {
     double frechet;      /* Fréchet distance of classifier features vs the reference set */
     double diversity;    /* mean pairwise L2 distance / the reference set's own */
     double nn_ratio;     /* mean distance to the nearest training image / real-to-real's */
+    double background;   /* share of grey pixels (neither near-black nor stroke) / the reference's */
+    double speckle;      /* share of lit pixels (> 0.1) far from any stroke: salt noise; real ~0 */
 } quality;
+
+/* The background measures' thresholds (docs/quality.md, "Backgrounds"): a pixel is near-black
+ * below QUALITY_DARK and stroke above QUALITY_STROKE; the stroke's core is where the 3x3 mean
+ * exceeds QUALITY_CORE, and a pixel is "far" when no core pixel lies within QUALITY_FAR pixels
+ * (a (2·FAR+1)² square). Images must be square for the speckle share. */
+#define QUALITY_DARK 0.1
+#define QUALITY_STROKE 0.5
+#define QUALITY_CORE 0.4
+enum { QUALITY_FAR = 3 };
 
 /* Diversity and nearest-neighbour distances use at most this many images of each set. */
 enum { QUALITY_PAIRS = 400 };
@@ -28,6 +39,7 @@ typedef struct {
     double trace;          /* trace of the feature covariance */
     double pair_mean;      /* mean pairwise distance within the reference images */
     double nearest_mean;   /* mean distance from a reference image to its nearest other training image */
+    double grey_share;     /* the reference images' share of grey pixels */
 } quality_ref;
 
 /*

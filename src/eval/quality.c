@@ -121,6 +121,46 @@ static double mean_nearest(const double *a, int na, const double *b, int nb, int
     return s / na;
 }
 
+/*
+ * Backgrounds: real digits are a stroke on clean black; generated ones often carry salt
+ * noise. Over n square images: *grey = the share of pixels in [DARK, STROKE] (anti-aliased
+ * edges on real digits, haze and dots on noisy ones); *speckle = among the pixels farther
+ * than FAR from the stroke's core, the share above DARK. The core is where the 3x3 mean
+ * exceeds CORE: a real stroke, 2-3 pixels wide, has one; an isolated bright dot does not,
+ * so a dot counts as speckle however bright it is. Real zeros: speckle ~2e-4.
+ */
+static void background_shares(const float *images, int n, int X, double *grey, double *speckle)
+{
+    const int side = (int)lrint(sqrt((double)X));
+    long grey_count = 0;
+    double speckle_sum = 0;
+    unsigned char *near = xmalloc((size_t)X);
+    for (int i = 0; i < n; i++) {
+        const float *x = images + (size_t)i * X;
+        memset(near, 0, (size_t)X);
+        for (int p = 0; p < X; p++) {
+            grey_count += x[p] >= QUALITY_DARK && x[p] <= QUALITY_STROKE;
+            if (side * side != X) continue;
+            const int r = p / side, c = p % side;
+            double box = 0;
+            for (int rr = r - 1; rr <= r + 1; rr++)
+                for (int cc = c - 1; cc <= c + 1; cc++)
+                    if (rr >= 0 && rr < side && cc >= 0 && cc < side) box += x[rr * side + cc];
+            if (box / 9 <= QUALITY_CORE) continue;
+            for (int rr = r - QUALITY_FAR; rr <= r + QUALITY_FAR; rr++)
+                for (int cc = c - QUALITY_FAR; cc <= c + QUALITY_FAR; cc++)
+                    if (rr >= 0 && rr < side && cc >= 0 && cc < side) near[rr * side + cc] = 1;
+        }
+        long far = 0, lit = 0;
+        for (int p = 0; p < X; p++)
+            if (!near[p]) far++, lit += x[p] > QUALITY_DARK;
+        speckle_sum += far ? (double)lit / far : 0;
+    }
+    free(near);
+    *grey = (double)grey_count / ((double)n * X);
+    *speckle = speckle_sum / n;
+}
+
 enum { D = CLASSIFIER_HIDDEN, K = CLASSIFIER_CLASSES };
 
 void quality_ref_init(quality_ref *r, const classifier *c, int digit, const float *reference, int n_ref,
@@ -149,6 +189,8 @@ void quality_ref_init(quality_ref *r, const classifier *c, int digit, const floa
     double *ref = to_double(reference, (size_t)m * X);
     r->pair_mean = mean_pairwise(ref, m, X);
     r->nearest_mean = mean_nearest(ref, m, r->train, n_train, X);
+    double unused;
+    background_shares(reference, n_ref, X, &r->grey_share, &unused);
     free(probs), free(feat), free(cov), free(w), free(scaled), free(ref);
 }
 
@@ -164,7 +206,7 @@ quality quality_score(const quality_ref *r, const float *images, int n)
     /* A diverged generator (NaN or inf pixels) scores NaN throughout: an argmax over NaN
      * probabilities would call every image a 0, and a clamp at 0 would call it a perfect match. */
     for (size_t i = 0; i < (size_t)n * X; i++)
-        if (!isfinite(images[i])) return (quality){NAN, NAN, NAN, NAN, NAN};
+        if (!isfinite(images[i])) return (quality){NAN, NAN, NAN, NAN, NAN, NAN, NAN};
     quality q = {0};
     float *probs = xmalloc(sizeof(float) * n * K), *feat = xmalloc(sizeof(float) * n * D);
     classifier_apply(r->clf, images, n, probs, feat);
@@ -204,6 +246,9 @@ quality quality_score(const quality_ref *r, const float *images, int n)
     double *x = to_double(images, (size_t)k * X);
     q.diversity = mean_pairwise(x, k, X) / r->pair_mean;
     q.nn_ratio = mean_nearest(x, k, r->train, r->n_train, X) / r->nearest_mean;
+    double grey;
+    background_shares(images, n, X, &grey, &q.speckle);
+    q.background = grey / r->grey_share;
     free(probs), free(feat), free(mu), free(s), free(t), free(m), free(w), free(x);
     return q;
 }

@@ -315,11 +315,12 @@ static quality score(run *r, long long step, history_row *row)
     const trainer *t = &r->t;
     const mlp g = t->ema ? mlp_view(&t->model.g, t->ema) : t->model.g;
     quality q = evaluator_score(&r->eval, &g, t->model.hp.leaky_alpha);
-    double scores[5] = {q.frac_target, q.confidence, q.frechet, q.diversity, q.nn_ratio};
+    double scores[7] = {q.frac_target, q.confidence, q.frechet, q.diversity, q.nn_ratio, q.background, q.speckle};
     memcpy(row->values + 6, scores, sizeof scores);
     printf("quality at step %lld%s: %.1f%% classified as %d, Frechet distance %.2f (real/real %.2f), "
-           "diversity %.2f, nearest-neighbour ratio %.2f\n", step, t->ema ? " (EMA)" : "", 100 * q.frac_target,
-           r->cfg.digit, q.frechet, r->eval.floor.frechet, q.diversity, q.nn_ratio);
+           "diversity %.2f, nearest-neighbour ratio %.2f, background %.2f, speckle %.4f\n", step,
+           t->ema ? " (EMA)" : "", 100 * q.frac_target, r->cfg.digit, q.frechet, r->eval.floor.frechet, q.diversity,
+           q.nn_ratio, q.background, q.speckle);
     fflush(stdout);
     return q;
 }
@@ -394,7 +395,7 @@ int run_train(run *r)
                        mean.d_real, mean.d_fake, rate, eta);
                 fflush(stdout);
                 history_row row = {step, {mean.d_loss, mean.g_loss, mean.d_real, mean.d_fake, rate, now - r->start,
-                                          NAN, NAN, NAN, NAN, NAN}};
+                                          NAN, NAN, NAN, NAN, NAN, NAN, NAN}};
                 double eval_seconds = 0;
                 if (do_eval) {
                     quality q = score(r, step, &row);
