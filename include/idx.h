@@ -13,13 +13,17 @@
 
 typedef struct {
     uint8_t *pixels; /* (n, rows*cols), owned */
+    uint8_t *labels; /* (n) their labels, owned */
     int n, rows, cols;
     int total;       /* images in the file before selecting one label */
 } idx_images;
 
+enum { IDX_ALL = -1 };
+
 /*
  * Read an images file and its labels file, check that both are well-formed
- * and agree on the count, and keep only the images whose label is `digit`.
+ * and agree on the count, and keep only the images whose label is `digit`
+ * (IDX_ALL: every image).
  * On success returns 0 and fills *out (free it with idx_free). On error
  * returns -1 with a message naming the file and what was wrong; *out is empty.
  */

@@ -89,7 +89,7 @@ tool_fails() { # TOOL PATTERN ARGS...
   fi
 }
 tool_fails gan_eval "-n: '5x' is not an integer" --checkpoint x.h5 -n 5x
-tool_fails gan_eval "--digit: 10 is out of range" --checkpoint x.h5 --digit 10
+tool_fails gan_eval "--digit: 300 is out of range" --checkpoint x.h5 --digit 300
 tool_fails gan_eval "--epochs: '' is not an integer" --train-classifier --epochs=
 tool_fails gan_eval "unknown option '--bogus'" --bogus
 tool_fails gan_sample "-n: '12abc' is not an integer" --checkpoint x.h5 --out y.png -n 12abc

@@ -39,11 +39,11 @@ static void shifted(float *dst, const uint8_t *src, int side, int dx, int dy)
         }
 }
 
-void classifier_train(classifier *c, const uint8_t *pixels, const uint8_t *labels, int n, int X,
+void classifier_train(classifier *c, const uint8_t *pixels, const uint8_t *labels, int n, int X, int classes,
                       int held_out, int epochs, uint64_t seed, double *held_out_accuracy, double *train_accuracy)
 {
     enum { B = 64 };
-    const int side = (int)lrint(sqrt((double)X)), K = CLASSIFIER_CLASSES, H = CLASSIFIER_HIDDEN;
+    const int side = (int)lrint(sqrt((double)X)), K = classes, H = CLASSIFIER_HIDDEN;
     mlp_init(&c->net, X, H, K);
     rng_t r = rng_make(seed, 77);
     mlp_init_glorot(&c->net, &r);
@@ -90,12 +90,16 @@ void classifier_apply(const classifier *c, const float *images, int n, float *pr
 {
     float *h = features ? features : xmalloc(sizeof(float) * n * CLASSIFIER_HIDDEN);
     forward(c, images, n, h, probs);
-    softmax_rows(probs, n, CLASSIFIER_CLASSES);
+    softmax_rows(probs, n, c->net.out);
     if (!features) free(h);
 }
 
-int classifier_save(const classifier *c, const char *path, double held_out_accuracy, int held_out, err_buf *err)
+int classifier_save(const classifier *c, const char *path, const char *data, double held_out_accuracy, int held_out,
+                    err_buf *err)
 {
+    char model[128];
+    snprintf(model, sizeof model, "%d-%d-%d ReLU softmax, Adam 1e-3, shifts of up to 2 px", c->net.in, c->net.hidden,
+             c->net.out);
     hid_t file = H5Fcreate(path, H5F_ACC_TRUNC, H5P_DEFAULT, H5P_DEFAULT);
     if (file < 0) return h5_fail(err, path, "cannot create");
     const mlp *m = &c->net;
@@ -107,25 +111,59 @@ int classifier_save(const classifier *c, const char *path, double held_out_accur
              h5_write_floats(file, "/dense2/bias", 1, b2, m->b2) == 0 &&
              h5_attr_double(file, "held_out_accuracy", held_out_accuracy) == 0 &&
              h5_attr_int(file, "held_out_images", held_out) == 0 &&
-             h5_attr_string(file, "model", "784-256-10 ReLU softmax, Adam 1e-3, shifts of up to 2 px") == 0;
+             h5_attr_string(file, "model", model) == 0 && h5_attr_string(file, "data", data) == 0 &&
+             h5_attr_int(file, "classes", c->net.out) == 0;
     if (H5Fclose(file) < 0) ok = 0;
     return ok ? 0 : h5_fail(err, path, "writing the classifier");
 }
 
+/* The shape (dims[0], dims[1]) of a rank-2 dataset, or -1. */
+static int matrix_shape(hid_t file, const char *name, hsize_t dims[2])
+{
+    hid_t set = H5LTpath_valid(file, name, 1) > 0 ? H5Dopen2(file, name, H5P_DEFAULT) : -1;
+    hid_t space = set >= 0 ? H5Dget_space(set) : -1;
+    int ok = space >= 0 && H5Sget_simple_extent_ndims(space) == 2 && H5Sget_simple_extent_dims(space, dims, NULL) == 2;
+    if (space >= 0) H5Sclose(space);
+    if (set >= 0) H5Dclose(set);
+    H5Eclear2(H5E_DEFAULT);
+    return ok ? 0 : -1;
+}
+
 int classifier_load(classifier *c, const char *path, err_buf *err)
 {
+    memset(c, 0, sizeof *c);
     hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
     if (file < 0) return err_set(err, "%s: cannot open the classifier (retrain it: gan_eval --train-classifier)", path);
-    mlp_init(&c->net, 784, CLASSIFIER_HIDDEN, CLASSIFIER_CLASSES);
+    hsize_t d1[2], d2[2];
+    if (matrix_shape(file, "/dense1/kernel", d1) || matrix_shape(file, "/dense2/kernel", d2) ||
+        d1[1] != CLASSIFIER_HIDDEN || d2[0] != CLASSIFIER_HIDDEN || d1[0] < 1 || d1[0] > (1u << 24) || d2[1] < 2 ||
+        d2[1] > 256) {
+        H5Fclose(file);
+        return err_set(err, "%s: not a gan_eval classifier (expected /dense1/kernel (pixels, %d) and "
+                            "/dense2/kernel (%d, classes))", path, CLASSIFIER_HIDDEN, CLASSIFIER_HIDDEN);
+    }
+    mlp_init(&c->net, (int)d1[0], CLASSIFIER_HIDDEN, (int)d2[1]);
     const mlp *m = &c->net;
-    const hsize_t w1[2] = {784, CLASSIFIER_HIDDEN}, b1[1] = {CLASSIFIER_HIDDEN};
-    const hsize_t w2[2] = {CLASSIFIER_HIDDEN, CLASSIFIER_CLASSES}, b2[1] = {CLASSIFIER_CLASSES};
-    int rc = h5_read_exact(file, path, "/dense1/kernel", 2, w1, H5T_NATIVE_FLOAT, m->w1, err) ||
+    const hsize_t b1[1] = {CLASSIFIER_HIDDEN}, b2[1] = {d2[1]};
+    int rc = h5_read_exact(file, path, "/dense1/kernel", 2, d1, H5T_NATIVE_FLOAT, m->w1, err) ||
              h5_read_exact(file, path, "/dense1/bias", 1, b1, H5T_NATIVE_FLOAT, m->b1, err) ||
-             h5_read_exact(file, path, "/dense2/kernel", 2, w2, H5T_NATIVE_FLOAT, m->w2, err) ||
+             h5_read_exact(file, path, "/dense2/kernel", 2, d2, H5T_NATIVE_FLOAT, m->w2, err) ||
              h5_read_exact(file, path, "/dense2/bias", 1, b2, H5T_NATIVE_FLOAT, m->b2, err);
     H5Fclose(file);
+    if (rc) classifier_free(c);
     return rc ? -1 : 0;
+}
+
+int classifier_check(const classifier *c, const char *path, int rows, int cols, int label, err_buf *err)
+{
+    if (c->net.in != rows * cols)
+        return err_set(err, "%s reads images of %d pixels, these are %dx%d = %d; train one for this data with "
+                            "gan_eval --train-classifier --data IMAGES --classifier NEW.h5", path, c->net.in, rows,
+                       cols, rows * cols);
+    if (label >= c->net.out)
+        return err_set(err, "%s knows %d classes (0-%d), not label %d; train one for this data with "
+                            "gan_eval --train-classifier", path, c->net.out, c->net.out - 1, label);
+    return 0;
 }
 
 void classifier_free(classifier *c)

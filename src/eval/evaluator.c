@@ -12,17 +12,15 @@ int evaluator_init(evaluator *e, const char *classifier_path, int digit, const u
 {
     memset(e, 0, sizeof *e);
     const int X = rows * cols;
-    if (X != 784)
-        return err_set(err, "--eval-every: the classifier reads 28x28 images, these are %dx%d; use --eval-every 0",
-                       rows, cols);
-    if (digit >= CLASSIFIER_CLASSES)
-        return err_set(err, "--eval-every: the classifier knows the digits 0-9, not label %d; use --eval-every 0",
-                       digit);
     if (classifier_load(&e->clf, classifier_path, err)) {
         err_buf detail = *err;
         return err_set(err, "--classifier %s (or --eval-every 0)", detail.msg);
     }
     e->clf_loaded = 1;
+    if (classifier_check(&e->clf, classifier_path, rows, cols, digit, err)) {
+        err_buf detail = *err;
+        return err_set(err, "--classifier: %s (or --eval-every 0)", detail.msg);
+    }
     float *real = xmalloc(sizeof(float) * n * X); /* the selected real images in [0, 1] */
     for (size_t i = 0; i < (size_t)n * X; i++) real[i] = pixels[i] / 255.0f;
     e->noise = xmalloc(sizeof(float) * EVAL_SAMPLES * noise_dim);

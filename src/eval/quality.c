@@ -161,7 +161,7 @@ static void background_shares(const float *images, int n, int X, double *grey, d
     *speckle = speckle_sum / n;
 }
 
-enum { D = CLASSIFIER_HIDDEN, K = CLASSIFIER_CLASSES };
+enum { D = CLASSIFIER_HIDDEN };
 
 void quality_ref_init(quality_ref *r, const classifier *c, int digit, const float *reference, int n_ref,
                       const float *train, int n_train, int X)
@@ -171,6 +171,7 @@ void quality_ref_init(quality_ref *r, const classifier *c, int digit, const floa
     r->train = to_double(train, (size_t)n_train * X);
     r->mu = xmalloc(sizeof(double) * D);
     r->root = xmalloc(sizeof(double) * D * D);
+    const int K = c->net.out;
     float *probs = xmalloc(sizeof(float) * n_ref * K), *feat = xmalloc(sizeof(float) * n_ref * D);
     classifier_apply(c, reference, n_ref, probs, feat);
     double *cov = xmalloc(sizeof(double) * D * D), *w = xmalloc(sizeof(double) * D);
@@ -208,6 +209,7 @@ quality quality_score(const quality_ref *r, const float *images, int n)
     for (size_t i = 0; i < (size_t)n * X; i++)
         if (!isfinite(images[i])) return (quality){NAN, NAN, NAN, NAN, NAN, NAN, NAN};
     quality q = {0};
+    const int K = r->clf->net.out;
     float *probs = xmalloc(sizeof(float) * n * K), *feat = xmalloc(sizeof(float) * n * D);
     classifier_apply(r->clf, images, n, probs, feat);
     long hits = 0;

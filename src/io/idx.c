@@ -129,14 +129,15 @@ int idx_load_digit(const char *images_path, const char *labels_path, int digit, 
         goto done;
     }
     size_t pixels = (size_t)rows * cols, selected = 0;
-    for (uint32_t i = 0; i < n; i++) selected += labels[i] == digit;
+    for (uint32_t i = 0; i < n; i++) selected += digit == IDX_ALL || labels[i] == digit;
     if (selected == 0) {
         err_set(err, "%s: no image has label %d (the labels in %s)", images_path, digit, labels_path);
         goto done;
     }
     out->pixels = malloc(selected * pixels);
+    out->labels = malloc(selected);
     row = malloc(pixels);
-    if (!out->pixels || !row) {
+    if (!out->pixels || !out->labels || !row) {
         err_set(err, "%s: out of memory for %zu images", images_path, selected);
         goto done;
     }
@@ -144,7 +145,7 @@ int idx_load_digit(const char *images_path, const char *labels_path, int digit, 
     size_t k = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (read_exact(f, images_path, row, pixels, "image data", err)) goto done;
-        if (labels[i] == digit) memcpy(out->pixels + pixels * k++, row, pixels);
+        if (digit == IDX_ALL || labels[i] == digit) out->labels[k] = labels[i], memcpy(out->pixels + pixels * k++, row, pixels);
     }
     if (expect_eof(f, images_path, err)) goto done;
     out->n = (int)selected;
@@ -176,5 +177,6 @@ int idx_labels_path(const char *images_path, char *out, size_t len)
 void idx_free(idx_images *img)
 {
     free(img->pixels);
+    free(img->labels);
     memset(img, 0, sizeof *img);
 }

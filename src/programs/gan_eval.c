@@ -50,31 +50,26 @@ static void to_unit(float *dst, const uint8_t *src, size_t n)
 
 static int train_classifier(const char *data, const char *labels_path, const char *out, int epochs)
 {
-    /* All ten classes: load each digit and stack them with their labels. */
-    uint8_t *pixels = NULL, *labels = NULL;
-    int n = 0, X = 0;
+    /* Every class of the dataset: labels 0 .. max, each with at least one image. */
     err_buf err = {{0}};
-    for (int d = 0; d < 10; d++) {
-        idx_images img;
-        if (idx_load_digit(data, labels_path, d, &img, &err)) return fail(err.msg);
-        X = img.rows * img.cols;
-        pixels = realloc(pixels, (size_t)(n + img.n) * X);
-        labels = realloc(labels, (size_t)(n + img.n));
-        if (!pixels || !labels) return fail("out of memory");
-        memcpy(pixels + (size_t)n * X, img.pixels, (size_t)img.n * X);
-        memset(labels + n, d, (size_t)img.n);
-        n += img.n;
+    idx_images img;
+    if (idx_load_digit(data, labels_path, IDX_ALL, &img, &err)) return fail(err.msg);
+    int classes = 0;
+    for (int i = 0; i < img.n; i++) classes = img.labels[i] + 1 > classes ? img.labels[i] + 1 : classes;
+    if (classes < 2) {
         idx_free(&img);
+        return fail("--train-classifier: the labels file has fewer than 2 classes");
     }
-    const int held_out = n * 15 / 100;
+    const int X = img.rows * img.cols, held_out = img.n * 15 / 100;
     classifier c;
     double acc_held, acc_train;
-    classifier_train(&c, pixels, labels, n, X, held_out, epochs, 2024, &acc_held, &acc_train);
-    printf("gan_eval: classifier trained on %d images (%d epochs): train accuracy %.4f, held-out accuracy "
-           "%.4f on %d images\n", n - held_out, epochs, acc_train, acc_held, held_out);
-    int rc = classifier_save(&c, out, acc_held, held_out, &err);
+    classifier_train(&c, img.pixels, img.labels, img.n, X, classes, held_out, epochs, 2024, &acc_held, &acc_train);
+    printf("gan_eval: classifier for %d classes of %dx%d images trained on %d images (%d epochs): train accuracy "
+           "%.4f, held-out accuracy %.4f on %d images\n", classes, img.rows, img.cols, img.n - held_out, epochs,
+           acc_train, acc_held, held_out);
+    int rc = classifier_save(&c, out, data, acc_held, held_out, &err);
     classifier_free(&c);
-    free(pixels), free(labels);
+    idx_free(&img);
     if (rc) return fail(err.msg);
     printf("gan_eval: wrote %s\n", out);
     return 0;
@@ -98,7 +93,7 @@ static float *read_samples(const char *path, int *n, int X, err_buf *err)
         if (H5Dread(set, H5T_NATIVE_FLOAT, H5S_ALL, H5S_ALL, H5P_DEFAULT, images) < 0) free(images), images = NULL;
         *n = (int)dims[0];
     }
-    if (!images) err_set(err, "%s: no /images dataset of shape (N>1, 28, 28)", path);
+    if (!images) err_set(err, "%s: no /images dataset of shape (N>1, rows, cols) with rows x cols = %d", path, X);
     if (space >= 0) H5Sclose(space);
     if (set >= 0) H5Dclose(set);
     H5Fclose(file);
@@ -133,7 +128,7 @@ int main(int argc, char **argv)
         case 'r': raw = 1; break;
         case 'T': train = 1; break;
         case 'n': bad = parse_int64("-n", optarg, 2, 100000, &n, &err); break;
-        case 'D': bad = parse_int64("--digit", optarg, 0, 9, &digit, &err); break;
+        case 'D': bad = parse_int64("--digit", optarg, 0, 255, &digit, &err); break;
         case 'e': bad = parse_int64("--epochs", optarg, 1, 1000, &epochs, &err); break;
         case 'S': bad = parse_int64("--seed", optarg, 0, INT64_MAX, &seed, &err); break;
         case 'h': fputs(usage, stdout); return 0;
@@ -154,7 +149,7 @@ int main(int argc, char **argv)
     idx_images real;
     if (idx_load_digit(data, labels, (int)digit, &real, &err)) return fail(err.msg);
     const int X = real.rows * real.cols;
-    if (X != 784) return fail("the classifier reads 28x28 images");
+    if (classifier_check(&c, classifier_path, real.rows, real.cols, (int)digit, &err)) return fail(err.msg);
     float *all = xmalloc(sizeof(float) * real.n * X);
     to_unit(all, real.pixels, (size_t)real.n * X);
 
@@ -168,7 +163,11 @@ int main(int argc, char **argv)
     } else {
         generator_file gf;
         if (checkpoint_load_generator(checkpoint, !raw, &gf, &err)) return fail(err.msg);
-        if (gf.rows * gf.cols != X) return fail("the checkpoint's images are not 28x28");
+        if (gf.rows * gf.cols != X) {
+            err_set(&err, "%s makes %dx%d images, the real images of --data are %dx%d", checkpoint, gf.rows, gf.cols,
+                    real.rows, real.cols);
+            return fail(err.msg);
+        }
         printf("gan_eval: generator weights: %s\n", gf.is_ema ? "moving average (EMA)" : "raw");
         step = gf.step;
         float *z = xmalloc(sizeof(float) * n * gf.noise_dim), *h = xmalloc(sizeof(float) * n * gf.g_hidden);
