@@ -39,11 +39,14 @@ typedef struct {
     char resume[PATH_LEN + 32]; /* checkpoint to continue from; "" = start fresh */
     int keep_checkpoints;       /* step-numbered checkpoints to keep besides checkpoint.h5 */
     double ema_decay;           /* exponential moving average of G's weights; 0 = off */
-    int eval_every;             /* steps between quality scores in history.h5; 0 = off */
+    int eval_every;             /* steps between quality scores in history.h5; 0 = off;
+                                   EVAL_EVERY_AUTO: steps / 20, set once the steps are known */
     char classifier[PATH_LEN];  /* the digit classifier's weights (gan_eval) */
     /* outputs */
     int sample_every, log_every, checkpoint_every, n_samples;
 } gan_config;
+
+enum { EVAL_EVERY_AUTO = -1 };
 
 /* Adam's settings for the global batch, from cfg's by its --scale-rule (see config.c). */
 typedef struct {

@@ -6,7 +6,7 @@
  *
  *   /metrics/{step (int64), d_loss, g_loss, d_real, d_fake, samples_per_sec, elapsed_s}  (N)
  *   /metrics/{eval_frac, eval_conf, eval_fd, eval_div, eval_nn, eval_bg, eval_speckle}  (N): gan_eval's score, NaN
- *     on rows without one (see --eval-every)
+ *     on rows without one (see --eval-every); /metrics/eval_s: the seconds that score took
  *   /samples/noise  (S, Z)  float32: the fixed noise batch behind every grid
  *   /samples/images (K, S, rows, cols) float32 in [0, 1]
  *   /samples/step   (K) int64
@@ -20,12 +20,13 @@
 #include "attrs.h"
 #include "common.h"
 
-enum { HISTORY_N_METRICS = 13 };
+enum { HISTORY_N_METRICS = 14 };
 
 typedef struct {
     long long step;
     /* d_loss, g_loss, d_real, d_fake, samples_per_sec, elapsed_s, then the quality score
-     * (NaN on rows without one): eval_frac, eval_conf, eval_fd, eval_div, eval_nn, eval_bg, eval_speckle */
+     * (NaN on rows without one): eval_frac, eval_conf, eval_fd, eval_div, eval_nn, eval_bg, eval_speckle,
+     * and eval_s, the seconds the score took (elapsed_s includes them; samples_per_sec does not) */
     double values[HISTORY_N_METRICS];
 } history_row;
 

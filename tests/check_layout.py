@@ -81,7 +81,7 @@ def check_history(path, steps, world, n_samples, Z=100):
                        f"{path}: /metrics/{n} is not 1-D chunked extendible")
                 expect(np.all(np.isfinite(d[()])), f"{path}: /metrics/{n} has non-finite values")
                 lengths.add(d.shape[0])
-        for n in ["eval_frac", "eval_conf", "eval_fd", "eval_div", "eval_nn", "eval_bg", "eval_speckle"]:
+        for n in ["eval_frac", "eval_conf", "eval_fd", "eval_div", "eval_nn", "eval_bg", "eval_speckle", "eval_s"]:
             expect(f"metrics/{n}" in f, f"{path}: missing /metrics/{n}")
             if f"metrics/{n}" in f:
                 lengths.add(f[f"metrics/{n}"].shape[0])  # NaN on rows without a score

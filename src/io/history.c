@@ -20,7 +20,7 @@
 
 static const char *metric_names[HISTORY_N_METRICS] = {
     "d_loss", "g_loss", "d_real", "d_fake", "samples_per_sec", "elapsed_s",
-    "eval_frac", "eval_conf", "eval_fd", "eval_div", "eval_nn", "eval_bg", "eval_speckle"};
+    "eval_frac", "eval_conf", "eval_fd", "eval_div", "eval_nn", "eval_bg", "eval_speckle", "eval_s"};
 
 /* An empty, unlimited dataset along its first axis, chunked `chunk0` rows at a time. */
 static hid_t create_extendible(hid_t file, const char *name, hid_t type, int rank,

@@ -73,7 +73,8 @@ static const option options[] = {
     {"resume", OPT_STRING, F(resume), NOLIMIT, "continue from PATH, or without a value from OUT/checkpoint.h5",
      RESUME_FROM_OUT, 1},
     {"ema-decay", OPT_DOUBLE, F(ema_decay), 0, 0.999999, "keep an EMA of G's weights with this decay (0: off); gan_sample/gan_eval use it", NULL, 0},
-    {"eval-every", OPT_INT, F(eval_every), 0, 2000000000, "steps between quality scores (gan_eval's, 500 samples) in history.h5 (0: off)", NULL, 0},
+    {"eval-every", OPT_INT, F(eval_every), 0, 2000000000, "steps between quality scores (gan_eval's, 500 samples) "
+     "in history.h5 and best.h5 (0: off; default: 20 scores per run)", NULL, 0},
     {"classifier", OPT_STRING, F(classifier), NOLIMIT, "digit classifier weights for --eval-every", NULL, 0},
     {"keep-checkpoints", OPT_INT, F(keep_checkpoints), 0, 1000000,
      "also keep the last K checkpoints as OUT/checkpoint_STEP.h5 (0: none)", NULL, 0},
@@ -120,7 +121,7 @@ void config_defaults(gan_config *cfg)
     cfg->checkpoint_every = 1000;
     cfg->n_samples = 64;
     cfg->ema_decay = GAN_DEFAULT_EMA_DECAY;
-    cfg->eval_every = 2000;
+    cfg->eval_every = EVAL_EVERY_AUTO;
     shipped_file(GAN_CLASSIFIER_FILE, cfg->classifier, sizeof cfg->classifier);
 }
 
@@ -186,6 +187,7 @@ static const char *help_text(void)
         if (o->type == OPT_STRING) snprintf(def, sizeof def, "%s", field[0] ? field : "auto");
         else if (o->type == OPT_DOUBLE) snprintf(def, sizeof def, "%g", *(const double *)field);
         else if (o->type == OPT_INT64 || o->type == OPT_COUNT) snprintf(def, sizeof def, "%lld", *(const long long *)field);
+        else if (field == (const char *)&d.eval_every && d.eval_every == EVAL_EVERY_AUTO) snprintf(def, sizeof def, "auto");
         else snprintf(def, sizeof def, "%d", *(const int *)field);
         n += (size_t)snprintf(buf + n, sizeof buf - n, "  --%-18s %s [%s]\n", o->flag, o->help,
                               o->implicit ? "off" : def);

@@ -260,6 +260,7 @@ int run_open(run *r, int argc, char **argv)
         }
         c->steps = (int)steps;
     }
+    if (c->eval_every == EVAL_EVERY_AUTO) c->eval_every = c->steps >= 20 ? c->steps / 20 : 1;
     r->adam = config_scale_adam(c, r->global_batch);
     r->best_fd = INFINITY;
     build_attrs(r);
@@ -395,13 +396,14 @@ int run_train(run *r)
                        mean.d_real, mean.d_fake, rate, eta);
                 fflush(stdout);
                 history_row row = {step, {mean.d_loss, mean.g_loss, mean.d_real, mean.d_fake, rate, now - r->start,
-                                          NAN, NAN, NAN, NAN, NAN, NAN, NAN}};
+                                          NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN}};
                 double eval_seconds = 0;
                 if (do_eval) {
                     quality q = score(r, step, &row);
                     if (keep_best(r, &q, step, &state) < 0) rc = -1;
                     else if (c->patience > 0 && r->scores_since_best >= c->patience) rc = STEP_PATIENCE;
                     eval_seconds = MPI_Wtime() - now;
+                    row.values[13] = eval_seconds;
                 }
                 if (rc >= 0 && history_append_metrics(&r->hist, &row, &r->err)) rc = -1;
                 last_time = now + eval_seconds, last_step = step; /* scoring is not training time */

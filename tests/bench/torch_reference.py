@@ -11,6 +11,12 @@ PyTorch formulation of the same step as gan.c.
 
     /usr/bin/python3 torch_reference.py --batch 64 [--repeats 5] [--seconds 0.6]
 prints a RESULT line like gan_bench.
+
+    /usr/bin/python3 torch_reference.py --images 2560000 --snapshots 20 --seed 1 --out DIR
+trains for that many images instead and writes DIR/samples_KK.h5 (1000 images in [0, 1],
+dropout off, the layout of gan_sample's files, attributes images and train_seconds: the
+training time so far, sampling excluded) at 20 evenly spaced points, for gan_eval --samples
+(tests/bench/time_to_quality.sh).
 """
 import argparse
 import gzip
@@ -27,9 +33,13 @@ p = argparse.ArgumentParser()
 p.add_argument("--batch", type=int, default=64)
 p.add_argument("--repeats", type=int, default=5)
 p.add_argument("--seconds", type=float, default=0.6)
+p.add_argument("--images", type=int, default=0, help="train for this many images and write snapshots")
+p.add_argument("--snapshots", type=int, default=20)
+p.add_argument("--seed", type=int, default=42)
+p.add_argument("--out", default="torch_run")
 a = p.parse_args()
 torch.set_num_threads(1)
-torch.manual_seed(42)
+torch.manual_seed(a.seed)
 
 here = os.path.dirname(os.path.abspath(__file__))
 data = os.path.join(here, "..", "..", "datasets")
@@ -84,6 +94,28 @@ def step():
     for q in D.parameters():
         q.requires_grad_(True)
 
+
+if a.images:
+    import h5py
+    os.makedirs(a.out, exist_ok=True)
+    total_steps = a.images // B
+    marks = {round(total_steps * (k + 1) / a.snapshots): k for k in range(a.snapshots)}
+    z_eval = torch.rand(1000, 100, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    trained = 0.0
+    for s in range(1, total_steps + 1):
+        t0 = time.perf_counter()
+        step()
+        trained += time.perf_counter() - t0
+        if s in marks:
+            G.eval()
+            with torch.no_grad():
+                x = ((G(z_eval) + 1) / 2).reshape(-1, rows, cols).numpy()
+            G.train()
+            with h5py.File(os.path.join(a.out, f"samples_{marks[s]:02d}.h5"), "w") as f:
+                f["images"] = x.astype(np.float32)
+                f.attrs["images"] = s * B
+                f.attrs["train_seconds"] = trained
+    raise SystemExit(0)
 
 for _ in range(20):
     step()
