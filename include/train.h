@@ -89,9 +89,10 @@ void trainer_fold_stats(trainer *t, const run_state *rs);
  * Same world size, seed and dataset size: every rank's random streams and data cursor
  * are restored too, so the run continues bit for bit. Otherwise the networks and Adam
  * state are restored and the per-rank streams re-derived. Rank 0 prints which.
- * Returns 0, or -1 on every rank with rank 0's message in err.
+ * *saved_world is the rank count that wrote the checkpoint. Returns 0, or -1 on every
+ * rank with rank 0's message in err.
  */
-int trainer_resume(trainer *t, const char *path, long long seed, int n_images, err_buf *err);
+int trainer_resume(trainer *t, const char *path, long long seed, int n_images, int *saved_world, err_buf *err);
 
 /* Average the stats accumulated since the last call over steps and ranks
  * (one MPI_Allreduce, collective) and reset the sums. */

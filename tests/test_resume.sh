@@ -65,6 +65,11 @@ mpi 1 --steps 260 "${common[@]}" --out keep --resume > ranks.log 2>&1
 check "resume 2-rank checkpoint on 1 rank" test $? -eq 0
 check "one line says shards and streams are re-derived" test "$(grep -c 'written by 2 ranks .* this run has 1 .* re-derived' ranks.log)" -eq 1
 check "layout after resuming on 1 rank" $PY "$HERE/check_layout.py" keep --steps 260 --world 1
+check "Adam's settings are re-derived for the new global batch, and it says so" \
+  grep -q "trained on 2 ranks; Adam's settings above are re-derived for this run's global batch of 64 (--scale-rule sqrt)" ranks.log
+check "the effective values recorded are the 1-rank ones (kappa 1: as given)" $PY -c "
+import h5py; a = h5py.File('keep/checkpoint.h5', 'r').attrs
+assert a['scale_kappa'] == 1.0 and a['effective_lr'] == a['lr'] and a['effective_beta1'] == a['beta1'], dict(a)"
 
 # expect_resume_error PATTERN ARGS...: exit 1 with PATTERN printed once.
 expect_resume_error() {

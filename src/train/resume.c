@@ -6,7 +6,7 @@
 #include "checkpoint.h"
 #include "train.h"
 
-int trainer_resume(trainer *t, const char *path, long long seed, int n_images, err_buf *err)
+int trainer_resume(trainer *t, const char *path, long long seed, int n_images, int *saved_world, err_buf *err)
 {
     checkpoint_info info;
     int rc = 0;
@@ -31,6 +31,7 @@ int trainer_resume(trainer *t, const char *path, long long seed, int n_images, e
     long long facts[4] = {info.step, info.world_size, info.n_images, info.seed};
     MPI_CHECK(MPI_Bcast(facts, 4, MPI_LONG_LONG, 0, t->comm));
     t->step = facts[0];
+    *saved_world = (int)facts[1];
     int exact = facts[1] == t->world && facts[2] == n_images && facts[3] == seed;
     if (exact) {
         trainer_scatter_state(t, t->rank == 0 ? &info.state : NULL);

@@ -285,7 +285,13 @@ int run_open(run *r, int argc, char **argv)
 
     print_banner(r);
     if (c->ema_decay > 0) trainer_enable_ema(&r->t, (float)c->ema_decay);
-    if (c->resume[0] && trainer_resume(&r->t, c->resume, c->seed, r->n_images, &r->err)) return EXIT_RUNTIME;
+    int saved_world = r->world;
+    if (c->resume[0] && trainer_resume(&r->t, c->resume, c->seed, r->n_images, &saved_world, &r->err))
+        return EXIT_RUNTIME;
+    if (r->rank == 0 && saved_world != r->world && strcmp(c->scale_rule, "none") != 0)
+        printf("optimizer: the checkpoint was trained on %d rank%s; Adam's settings above are re-derived for this "
+               "run's global batch of %lld (--scale-rule %s)\n", saved_world, saved_world == 1 ? "" : "s",
+               r->global_batch, c->scale_rule);
     if (c->resume[0] && r->rank == 0 && c->eval_every > 0) recall_best(r);
     if (mpi_agree(r->rank == 0 ? open_outputs(r) : 0)) return EXIT_RUNTIME;
     if (r->rank == 0 && r->t.step >= c->steps)
