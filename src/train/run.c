@@ -7,10 +7,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "blas.h"
 #include "build_info.h"
 #include "checkpoint.h"
+#include "config_file.h"
 #include "files.h"
 #include "h5util.h"
 #include "idx.h"
@@ -112,7 +115,19 @@ static int load_images(gan_config *cfg, idx_images *img, err_buf *err)
 {
     int rc = 0;
     if (mpi_rank() == 0) {
-        if (!cfg->labels[0] && idx_labels_path(cfg->data, cfg->labels, sizeof cfg->labels) != 0)
+        struct stat st;
+        if (stat(cfg->data, &st) == 0 && S_ISDIR(st.st_mode)) { /* --data DIR: its standard IDX names */
+            char dir[sizeof cfg->data];
+            memcpy(dir, cfg->data, sizeof dir);
+            if (idx_find_in_dir(dir, cfg->data, sizeof cfg->data, cfg->labels[0] ? NULL : cfg->labels,
+                                sizeof cfg->labels, err)) {
+                err_buf inner = *err;
+                rc = err_set(err, "--data %s: %s", dir, inner.msg);
+            } else {
+                printf("data: --data %s is a directory: took %s and %s\n", dir, cfg->data, cfg->labels);
+            }
+        }
+        if (rc == 0 && !cfg->labels[0] && idx_labels_path(cfg->data, cfg->labels, sizeof cfg->labels) != 0)
             rc = err_set(err, "--data %s: cannot derive the labels file (the name has no 'images-idx3'); "
                               "give it with --labels", cfg->data);
         if (rc == 0) rc = idx_load_digit(cfg->data, cfg->labels, cfg->digit, img, err);
@@ -120,6 +135,7 @@ static int load_images(gan_config *cfg, idx_images *img, err_buf *err)
     if (mpi_agree(rc)) return -1;
     int dims[4] = {img->n, img->rows, img->cols, img->total};
     MPI_CHECK(MPI_Bcast(dims, 4, MPI_INT, 0, MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Bcast(cfg->data, sizeof cfg->data, MPI_CHAR, 0, MPI_COMM_WORLD));
     MPI_CHECK(MPI_Bcast(cfg->labels, sizeof cfg->labels, MPI_CHAR, 0, MPI_COMM_WORLD));
     if (mpi_rank() != 0) {
         img->n = dims[0], img->rows = dims[1], img->cols = dims[2], img->total = dims[3];
@@ -191,6 +207,66 @@ static int open_outputs(run *r)
     return 0;
 }
 
+/* ---- what a run records about itself: OUT/config.ini and OUT/status ----------------------- */
+
+/* Collective: the facts config.ini records (hosts is filled on rank 0). */
+static run_facts gather_facts(const run *r, int argc, char **argv, char *hosts, size_t len)
+{
+    describe_hosts(hosts, len, r->world);
+    return (run_facts){argc, argv, r->world, hosts, r->global_batch, r->n_images, r->total_images,
+                       r->image_rows, r->image_cols, r->t.step, r->cfg.resume};
+}
+
+/* Rank 0: OUT/status, one line that jobs/collect.py reads: "running pid P host H" at the
+ * start, then "finished|stopped|failed step S of N exit E" at the end. */
+static int write_status(const run *r, const char *state, int status, err_buf *err)
+{
+    char path[PATH_LEN + 16], line[512], host[256] = "?";
+    snprintf(path, sizeof path, "%s/status", r->cfg.out);
+    gethostname(host, sizeof host - 1);
+    if (status < 0) snprintf(line, sizeof line, "running pid %ld host %s\n", (long)getpid(), host);
+    else snprintf(line, sizeof line, "%s step %lld of %d exit %d\n", state, r->t.step, r->cfg.steps, status);
+    return atomic_write_file(path, line, strlen(line), err);
+}
+
+/* Collective, after open_outputs: OUT/config.ini (rewritten at every start, a resume's too)
+ * and OUT/status. Returns the agreed outcome. */
+static int record_run(run *r, int argc, char **argv)
+{
+    char hosts[1024];
+    run_facts facts = gather_facts(r, argc, argv, hosts, sizeof hosts);
+    int rc = 0;
+    if (r->rank == 0) {
+        rc = config_write_ini(&r->cfg, &facts, &r->err);
+        if (rc == 0) rc = write_status(r, "running", -1, &r->err);
+        r->status_file = rc == 0;
+    }
+    return mpi_agree(rc);
+}
+
+/* Collective --dry-run, at the point where the real run starts writing: the remaining check
+ * (--out, as make_dirs would find it), then the configuration and the work, and exit 0. */
+static int dry_run(run *r, int argc, char **argv)
+{
+    const gan_config *c = &r->cfg;
+    char hosts[1024], samples_dir[PATH_LEN + 16];
+    run_facts facts = gather_facts(r, argc, argv, hosts, sizeof hosts);
+    snprintf(samples_dir, sizeof samples_dir, "%s/samples", c->out);
+    int rc = r->rank == 0 ? check_dirs(c->out, "--out", &r->err) || check_dirs(samples_dir, "--out", &r->err) : 0;
+    if (mpi_agree(rc)) return EXIT_RUNTIME;
+    if (r->rank != 0) return EXIT_OK;
+    long long todo = r->t.step < c->steps ? c->steps - r->t.step : 0;
+    printf("dry run: would train steps %lld to %d: %lld steps of %lld images (%lld images), writing to %s/\n",
+           r->t.step, c->steps, todo, r->global_batch, todo * r->global_batch, c->out);
+    char *text = config_format_ini(c, &facts);
+    printf("the run's config.ini would be:\n%s", text);
+    printf("dry run: everything checked; nothing written\n");
+    free(text);
+    return EXIT_OK;
+}
+
+/* ---- open, continued -------------------------------------------------------------------- */
+
 int run_open(run *r, int argc, char **argv)
 {
     memset(r, 0, sizeof *r);
@@ -240,7 +316,9 @@ int run_open(run *r, int argc, char **argv)
     print_banner(r);
     if (c->ema_decay > 0) trainer_enable_ema(&r->t, (float)c->ema_decay);
     if (c->resume[0] && trainer_resume(&r->t, c->resume, c->seed, r->n_images, &r->err)) return EXIT_RUNTIME;
+    if (c->dry_run) return dry_run(r, argc, argv);
     if (mpi_agree(r->rank == 0 ? open_outputs(r) : 0)) return EXIT_RUNTIME;
+    if (record_run(r, argc, argv)) return EXIT_RUNTIME;
     if (r->rank == 0 && r->t.step >= c->steps)
         printf("already at step %lld of %d: nothing to train\n", r->t.step, c->steps);
     return RUN_READY;
@@ -349,13 +427,16 @@ int run_close(run *r, int status)
         } else if (status == EXIT_PREEMPTED) {
             printf("stopped by a signal at step %lld of %d; checkpoint written to %s/checkpoint.h5; "
                    "continue with --resume (exit status %d)\n", r->t.step, c->steps, c->out, EXIT_PREEMPTED);
-        } else if (r->trainer_ready) {
+        } else if (r->trainer_ready && !c->dry_run) {
             char wall[32];
             format_duration(wall, sizeof wall, MPI_Wtime() - r->start);
             printf("done: step %lld of %d (%lld this run) in %s; wrote %s/checkpoint.h5\n", r->t.step, c->steps,
                    r->t.step - r->first_step, wall, c->out);
         }
         if (r->hist_open) history_close(&r->hist, &(err_buf){{0}});
+        if (r->status_file)
+            write_status(r, status == EXIT_OK ? "finished" : status == EXIT_PREEMPTED ? "stopped" : "failed", status,
+                         &(err_buf){{0}});
     }
     free(r->noise), free(r->hidden), free(r->images);
     evaluator_free(&r->eval);
