@@ -177,7 +177,7 @@ static const char *help_text(void)
         const option *o = &options[i];
         const char *field = (const char *)&d + o->offset;
         char def[PATH_LEN + 8];
-        if (o->type == OPT_STRING) snprintf(def, sizeof def, "%s", field[0] ? field : "auto");
+        if (o->type == OPT_STRING) snprintf(def, sizeof def, "%s", field[0] ? field : o->unrecorded ? "none" : "auto");
         else if (o->type == OPT_DOUBLE) snprintf(def, sizeof def, "%g", *(const double *)field);
         else if (o->type == OPT_INT64) snprintf(def, sizeof def, "%lld", *(const long long *)field);
         else snprintf(def, sizeof def, "%d", *(const int *)field);
