@@ -6,6 +6,8 @@
 #ifndef GAN_CONFIG_H
 #define GAN_CONFIG_H
 
+#include <stdio.h>
+
 #include "attrs.h"
 #include "common.h"
 
@@ -44,6 +46,9 @@ typedef struct {
     char classifier[PATH_LEN];  /* the digit classifier's weights (gan_eval) */
     /* outputs */
     int sample_every, log_every, checkpoint_every, n_samples;
+    /* this invocation (not recorded: they change nothing in the run) */
+    char config[PATH_LEN];      /* options file read before the command line; "" = none */
+    int dry_run;                /* 1: check everything, print the configuration, write nothing */
 } gan_config;
 
 enum { EVAL_EVERY_AUTO = -1 };
@@ -63,15 +68,22 @@ void config_defaults(gan_config *cfg);
 enum { CONFIG_RUN = 0, CONFIG_EXIT_OK = 1, CONFIG_ERROR = -1 };
 
 /*
- * Parse argv into cfg (which config_parse first fills with defaults).
+ * Parse argv into cfg (which config_parse first fills with defaults). With
+ * --config FILE, FILE's `key = value` lines are applied first and the command
+ * line's flags override them (a --preset, from either, is applied before both).
  * Returns CONFIG_RUN, CONFIG_EXIT_OK after --help/--version (text in *info,
- * a static buffer), or CONFIG_ERROR with a message naming the flag in err.
- * Prints nothing: the caller prints once, from rank 0.
+ * a static buffer), or CONFIG_ERROR with a message naming the flag in err (for
+ * a line of FILE: "FILE:LINE: KEY: ..."). Prints nothing: the caller prints once,
+ * from rank 0.
  */
 int config_parse(gan_config *cfg, int argc, char **argv, const char **info, err_buf *err);
 
 /* Every recorded option as an attribute named like its flag with '_' for '-'
  * (the HDF5 files' root attributes). */
 void config_attrs(const gan_config *cfg, attr_list *out);
+
+/* Every recorded option as a `key = value` line (the flag's name; numbers written so that
+ * they read back exactly): the body of OUT/config.ini, which --config reads back. */
+void config_write_values(const gan_config *cfg, FILE *f);
 
 #endif

@@ -33,4 +33,8 @@ int read_whole_file(const char *path, unsigned char **bytes, size_t *len, err_bu
  * in messages (e.g. "--out"). */
 int make_dirs(const char *path, const char *flag, err_buf *err);
 
+/* The checks of make_dirs without creating anything (--dry-run): fails, with the message
+ * make_dirs would give, where make_dirs would; 0 if it would succeed. */
+int check_dirs(const char *path, const char *flag, err_buf *err);
+
 #endif

@@ -34,6 +34,15 @@ int idx_load_digit(const char *images_path, const char *labels_path, int digit, 
  * Returns -1 if the name does not contain "images-idx3". */
 int idx_labels_path(const char *images_path, char *out, size_t len);
 
+/*
+ * The standard training files in directory `dir`: train-images-idx3-ubyte (or .gz) into
+ * images, and, when labels is not NULL, train-labels-idx1-ubyte (or .gz) into labels. The
+ * uncompressed name wins when both exist. Returns 0, or -1 with a message saying which
+ * names were looked for (the caller puts the flag and directory in front of it).
+ */
+int idx_find_in_dir(const char *dir, char *images, size_t images_len, char *labels, size_t labels_len,
+                    err_buf *err);
+
 void idx_free(idx_images *img);
 
 #endif

@@ -2,7 +2,8 @@
  * run.h: one training run of gan_train, from the command line to the exit status.
  *
  *   run_open   parse the options, load the data, set up the trainer (and resume),
- *              the evaluator and rank 0's outputs (directory, history, sample noise)
+ *              the evaluator and rank 0's outputs (directory, history, sample noise,
+ *              config.ini, status); with --dry-run it stops before writing anything
  *   run_train  the training loop and its interval scheduler: /metrics rows and
  *              progress lines, quality scores, sample grids, checkpoints
  *   run_close  the summary line, one cleanup path, MPI_Finalize, the exit status
@@ -41,6 +42,7 @@ typedef struct {
     long long first_step;
     double start;      /* MPI_Wtime at the start of training */
     err_buf err;       /* rank 0's message when a step fails */
+    int status_file;   /* rank 0 wrote OUT/status ("running ...") at start: run_close updates it */
 } run;
 
 /* Returns RUN_READY, or the exit status to pass to run_close (after --help, an error). */

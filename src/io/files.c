@@ -141,3 +141,35 @@ int make_dirs(const char *path, const char *flag, err_buf *err)
         return err_set(err, "%s %s: directory is not writable: %s", flag, path, strerror(errno));
     return 0;
 }
+
+int check_dirs(const char *path, const char *flag, err_buf *err)
+{
+    char buf[PATH_LEN];
+    snprintf(buf, sizeof buf, "%s", path);
+    struct stat st;
+    for (char *p = buf + 1;; p++) {
+        if (*p == '/' || *p == '\0') {
+            char saved = *p;
+            *p = '\0';
+            if (stat(buf, &st) != 0) {
+                if (errno != ENOENT) return err_set(err, "cannot create output directory %s: %s", buf, strerror(errno));
+                /* The first missing directory: mkdir needs a writable parent; the rest follow. */
+                char parent[PATH_LEN];
+                snprintf(parent, sizeof parent, "%s", buf);
+                char *slash = strrchr(parent, '/');
+                if (slash == parent) slash[1] = '\0';
+                else if (slash) *slash = '\0';
+                else strcpy(parent, ".");
+                if (access(parent, W_OK | X_OK) != 0)
+                    return err_set(err, "cannot create output directory %s: %s", buf, strerror(errno));
+                return 0;
+            }
+            *p = saved;
+            if (saved == '\0') break;
+        }
+    }
+    if (!S_ISDIR(st.st_mode)) return err_set(err, "%s %s: exists and is not a directory", flag, path);
+    if (access(path, W_OK | X_OK) != 0)
+        return err_set(err, "%s %s: directory is not writable: %s", flag, path, strerror(errno));
+    return 0;
+}

@@ -8,8 +8,10 @@
 #include "idx.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <zlib.h>
 
 enum { IDX_MAGIC_LABELS = 0x00000801, IDX_MAGIC_IMAGES = 0x00000803 };
@@ -171,6 +173,29 @@ int idx_labels_path(const char *images_path, char *out, size_t len)
     memcpy(out, images_path, prefix);
     memcpy(out + prefix, "labels-idx1", 11);
     strcpy(out + prefix + 11, at + 11);
+    return 0;
+}
+
+/* dir/name (then dir/name.gz) into out if it is a readable file; 0 if found. */
+static int find_file(const char *dir, const char *name, char *out, size_t len)
+{
+    for (int gz = 0; gz < 2; gz++) {
+        int n = snprintf(out, len, "%s/%s%s", dir, name, gz ? ".gz" : "");
+        if (n > 0 && (size_t)n < len && access(out, R_OK) == 0) return 0;
+    }
+    out[0] = '\0';
+    return -1;
+}
+
+int idx_find_in_dir(const char *dir, char *images, size_t images_len, char *labels, size_t labels_len,
+                    err_buf *err)
+{
+    if (find_file(dir, "train-images-idx3-ubyte", images, images_len))
+        return err_set(err, "a directory without a readable train-images-idx3-ubyte or "
+                            "train-images-idx3-ubyte.gz");
+    if (labels && find_file(dir, "train-labels-idx1-ubyte", labels, labels_len))
+        return err_set(err, "has %s but no readable train-labels-idx1-ubyte or train-labels-idx1-ubyte.gz "
+                            "(give the labels file with --labels)", strrchr(images, '/') + 1);
     return 0;
 }
 

@@ -4,7 +4,8 @@
  * Each option is one row: flag, type, where it lives in gan_config, valid
  * range, help. Parsing, range checks, --help (with defaults read from a
  * default config) and the HDF5 attributes all walk the same rows, so an
- * option cannot be added to one and forgotten in another.
+ * option cannot be added to one and forgotten in another. The same rows read
+ * --config files (the block at the end) and write OUT/config.ini's values.
  */
 #include "config.h"
 
@@ -15,6 +16,7 @@
 
 #include "augment.h"
 #include "build_info.h"
+#include "config_file.h"
 #include "paths.h"
 
 typedef enum { OPT_INT, OPT_INT64, OPT_COUNT, OPT_DOUBLE, OPT_STRING } opt_type; /* COUNT: int64, "2.56M" */
@@ -78,6 +80,10 @@ static const option options[] = {
     {"classifier", OPT_STRING, F(classifier), NOLIMIT, "digit classifier weights for --eval-every", NULL, 0},
     {"keep-checkpoints", OPT_INT, F(keep_checkpoints), 0, 1000000,
      "also keep the last K checkpoints as OUT/checkpoint_STEP.h5 (0: none)", NULL, 0},
+    {"config", OPT_STRING, F(config), NOLIMIT,
+     "read options from FILE first (key = value lines, e.g. a run's OUT/config.ini); flags override it", NULL, 1},
+    {"dry-run", OPT_INT, F(dry_run), 0, 1,
+     "check options, data, classifier and --out, print the configuration and steps, write nothing", "1", 1},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -148,10 +154,10 @@ static const option *find_option(const char *flag)
     return NULL;
 }
 
-static int set_option(gan_config *cfg, const option *o, const char *text, err_buf *err)
+/* Set one option from text; `flag` is how messages name it ("--lr", or "lr" in a file). */
+static int set_option(gan_config *cfg, const option *o, const char *text, const char *flag, err_buf *err)
 {
-    char *field = (char *)cfg + o->offset, flag[80];
-    snprintf(flag, sizeof flag, "--%s", o->flag);
+    char *field = (char *)cfg + o->offset;
     if (o->type == OPT_STRING) {
         if (text[0] == '\0') return err_set(err, "%s: empty value, expected a string", flag);
         if (strlen(text) >= o->size)
@@ -166,6 +172,26 @@ static int set_option(gan_config *cfg, const option *o, const char *text, err_bu
     if (parse_int64(flag, text, (long long)o->min, (long long)o->max, &v, err)) return -1;
     if (o->type == OPT_INT64) *(long long *)field = v;
     else *(int *)field = (int)v;
+    return 0;
+}
+
+/* set_option, then what one value implies: a preset's settings, the words a choice allows. */
+static int apply_option(gan_config *cfg, const option *o, const char *text, const char *flag, err_buf *err)
+{
+    if (set_option(cfg, o, text, flag, err)) return -1;
+    if (strcmp(o->flag, "preset") == 0) {
+        if (strcmp(cfg->preset, "seed") == 0) apply_seed_preset(cfg);
+        else if (strcmp(cfg->preset, "default") != 0)
+            return err_set(err, "%s: '%s' is not a preset, expected default or seed", flag, cfg->preset);
+    }
+    if (strcmp(o->flag, "smoothing-style") == 0 && strcmp(cfg->smoothing_style, "target") != 0 &&
+        strcmp(cfg->smoothing_style, "scale") != 0)
+        return err_set(err, "%s: '%s', expected target or scale", flag, cfg->smoothing_style);
+    if (strcmp(o->flag, "scale-rule") == 0 && strcmp(cfg->scale_rule, "sqrt") != 0 &&
+        strcmp(cfg->scale_rule, "linear") != 0 && strcmp(cfg->scale_rule, "none") != 0)
+        return err_set(err, "%s: '%s', expected sqrt, linear or none", flag, cfg->scale_rule);
+    if (strcmp(o->flag, "augment") == 0 && augment_parse(cfg->augment, NULL) != 0)
+        return err_set(err, "%s: '%s', expected none or a comma list of translate and cutout", flag, cfg->augment);
     return 0;
 }
 
@@ -184,7 +210,7 @@ static const char *help_text(void)
         const option *o = &options[i];
         const char *field = (const char *)&d + o->offset;
         char def[PATH_LEN + 8];
-        if (o->type == OPT_STRING) snprintf(def, sizeof def, "%s", field[0] ? field : "auto");
+        if (o->type == OPT_STRING) snprintf(def, sizeof def, "%s", field[0] ? field : o->unrecorded ? "none" : "auto");
         else if (o->type == OPT_DOUBLE) snprintf(def, sizeof def, "%g", *(const double *)field);
         else if (o->type == OPT_INT64 || o->type == OPT_COUNT) snprintf(def, sizeof def, "%lld", *(const long long *)field);
         else if (field == (const char *)&d.eval_every && d.eval_every == EVAL_EVERY_AUTO) snprintf(def, sizeof def, "auto");
@@ -228,6 +254,8 @@ static int next_flag(int argc, char **argv, int *i, const option **o, const char
     return 0;
 }
 
+static int read_config_file(const char *file, ini_entry **entries, int *n, err_buf *err);
+
 int config_parse(gan_config *cfg, int argc, char **argv, const char **info, err_buf *err)
 {
     config_defaults(cfg);
@@ -238,40 +266,66 @@ int config_parse(gan_config *cfg, int argc, char **argv, const char **info, err_
             return CONFIG_EXIT_OK;
         }
         if (strcmp(argv[i], "--version") == 0) {
-            *info = "gan_train " GAN_VERSION "\n";
+            *info = build_describe();
             return CONFIG_EXIT_OK;
         }
     }
-    /* Pass 1: the preset, so that any other flag overrides it wherever it stands. */
-    int steps_given = 0, images_given = 0;
+    /* The --config file (the last one named) and whether the command line sets the preset. */
+    const char *file = NULL;
+    int preset_on_command_line = 0;
+    for (int i = 1; i < argc; i++) {
+        const option *o = NULL;
+        const char *value = NULL;
+        if (next_flag(argc, argv, &i, &o, &value, err)) return CONFIG_ERROR;
+        if (strcmp(o->flag, "config") == 0) file = value;
+        preset_on_command_line |= strcmp(o->flag, "preset") == 0;
+    }
+    int steps_given = 0, images_given = 0; /* on the command line */
+    int file_steps = 0, file_images = 0;   /* in the config file */
+    ini_entry *entries = NULL;
+    int n_entries = 0;
+    if (file && read_config_file(file, &entries, &n_entries, err)) return CONFIG_ERROR;
+    /* Pass 0: the preset (the command line's, else the file's), so that any other value
+     * overrides it wherever it stands. Pass 1: the file, then the command line over it. */
     for (int pass = 0; pass < 2; pass++) {
+        for (int k = 0; k < n_entries; k++) {
+            const option *o = find_option(entries[k].key);
+            int is_preset = strcmp(o->flag, "preset") == 0;
+            if (is_preset != (pass == 0) || (is_preset && preset_on_command_line)) continue;
+            if (apply_option(cfg, o, entries[k].value, o->flag, err)) {
+                err_buf inner = *err;
+                err_set(err, "%s:%d: %s", file, entries[k].line, inner.msg);
+                ini_free(entries, n_entries);
+                return CONFIG_ERROR;
+            }
+            file_steps |= strcmp(o->flag, "steps") == 0;
+            file_images |= strcmp(o->flag, "images") == 0;
+        }
+        /* A file that gives one of --steps and --images sets the length by it alone. */
+        if (pass == 1 && file_steps != file_images) {
+            if (file_steps) cfg->images = 0;
+            else cfg->steps = 0;
+        }
         for (int i = 1; i < argc; i++) {
             const option *o = NULL;
             const char *value = NULL;
-            if (next_flag(argc, argv, &i, &o, &value, err)) return CONFIG_ERROR;
+            char flag[80];
+            if (next_flag(argc, argv, &i, &o, &value, err)) return ini_free(entries, n_entries), CONFIG_ERROR;
             int is_preset = strcmp(o->flag, "preset") == 0;
             if (is_preset != (pass == 0)) continue;
-            if (set_option(cfg, o, value, err)) return CONFIG_ERROR;
+            snprintf(flag, sizeof flag, "--%s", o->flag);
+            if (apply_option(cfg, o, value, flag, err)) return ini_free(entries, n_entries), CONFIG_ERROR;
             steps_given |= strcmp(o->flag, "steps") == 0;
             images_given |= strcmp(o->flag, "images") == 0;
-            if (is_preset) {
-                if (strcmp(cfg->preset, "seed") == 0) apply_seed_preset(cfg);
-                else if (strcmp(cfg->preset, "default") != 0)
-                    return err_set(err, "--preset: '%s' is not a preset, expected default or seed",
-                                   cfg->preset);
-            }
         }
     }
-    /* The run's length: --steps or --images, whichever was given (a preset may set --steps). */
+    ini_free(entries, n_entries);
+    /* The run's length: --steps or --images on the command line, whichever was given, wins
+     * over a preset's or a file's (a config.ini has both; the run checks that they agree). */
     if (steps_given && images_given)
         return err_set(err, "--steps and --images both set the run's length; give one of them");
     if (steps_given) cfg->images = 0;
     if (images_given) cfg->steps = 0;
-    if (strcmp(cfg->scale_rule, "sqrt") != 0 && strcmp(cfg->scale_rule, "linear") != 0 &&
-        strcmp(cfg->scale_rule, "none") != 0)
-        return err_set(err, "--scale-rule: '%s', expected sqrt, linear or none", cfg->scale_rule);
-    if (augment_parse(cfg->augment, NULL) != 0)
-        return err_set(err, "--augment: '%s', expected none or a comma list of translate and cutout", cfg->augment);
     if (cfg->patience > 0 && cfg->eval_every == 0)
         return err_set(err, "--patience %d needs scores: give --eval-every too", cfg->patience);
     if (strcmp(cfg->smoothing_style, "target") != 0 && strcmp(cfg->smoothing_style, "scale") != 0)
@@ -336,4 +390,61 @@ adam_scaled config_scale_adam(const gan_config *cfg, long long global_batch)
         if (a.beta2 < 0) a.beta2 = 0, a.clamped = 1;
     }
     return a;
+}
+
+/* ---- config files and OUT/config.ini ------------------------------------------------------ */
+
+/* Read FILE's lines (config_file.c) and check every key against the table: each must name
+ * an option other than config, once. Errors name the file and line. */
+static int read_config_file(const char *file, ini_entry **entries, int *n, err_buf *err)
+{
+    if (ini_read(file, entries, n, err)) return -1;
+    for (int k = 0; k < *n; k++) {
+        const ini_entry *e = &(*entries)[k];
+        const option *o = find_option(e->key);
+        if (!o) err_set(err, "%s:%d: unknown option '%s' (keys are the flags without --; see --help)", file,
+                        e->line, e->key);
+        else if (strcmp(o->flag, "config") == 0)
+            err_set(err, "%s:%d: 'config' cannot be set in a config file", file, e->line);
+        for (int j = 0; j < k && o; j++)
+            if (strcmp((*entries)[j].key, e->key) == 0) {
+                err_set(err, "%s:%d: '%s' is set again (first on line %d)", file, e->line, e->key,
+                        (*entries)[j].line);
+                o = NULL;
+            }
+        if (!o) {
+            ini_free(*entries, *n);
+            *entries = NULL, *n = 0;
+            return -1;
+        }
+    }
+    return 0;
+}
+
+/* The shortest decimal that reads back as exactly v. */
+static void format_double(char *buf, size_t len, double v)
+{
+    for (int digits = 6; digits <= 17; digits++) {
+        snprintf(buf, len, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+void config_write_values(const gan_config *cfg, FILE *f)
+{
+    for (size_t i = 0; i < N_OPTIONS; i++) {
+        const option *o = &options[i];
+        const char *field = (const char *)cfg + o->offset;
+        char num[40];
+        if (o->unrecorded) continue;
+        if (o->type == OPT_STRING && !field[0]) fprintf(f, "# %s is not set\n", o->flag); /* "" reads back as unset */
+        else if (o->type == OPT_STRING) fprintf(f, "%s = %s\n", o->flag, field);
+        else if (o->type == OPT_DOUBLE) {
+            format_double(num, sizeof num, *(const double *)field);
+            fprintf(f, "%s = %s\n", o->flag, num);
+        }
+        else if (o->type == OPT_COUNT && *(const long long *)field == 0) fprintf(f, "# %s is not set\n", o->flag);
+        else if (o->type == OPT_INT64 || o->type == OPT_COUNT) fprintf(f, "%s = %lld\n", o->flag, *(const long long *)field);
+        else fprintf(f, "%s = %d\n", o->flag, *(const int *)field);
+    }
 }

@@ -6,16 +6,20 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "augment.h"
 #include "blas.h"
 #include "build_info.h"
 #include "checkpoint.h"
+#include "config_file.h"
 #include "files.h"
 #include "h5util.h"
 #include "idx.h"
 #include "launch.h"
 #include "png_grid.h"
+#include "record.h"
 
 static void format_duration(char *buf, size_t len, double s)
 {
@@ -32,7 +36,19 @@ static int load_images(gan_config *cfg, idx_images *img, err_buf *err)
 {
     int rc = 0;
     if (mpi_rank() == 0) {
-        if (!cfg->labels[0] && idx_labels_path(cfg->data, cfg->labels, sizeof cfg->labels) != 0)
+        struct stat st;
+        if (stat(cfg->data, &st) == 0 && S_ISDIR(st.st_mode)) { /* --data DIR: its standard IDX names */
+            char dir[sizeof cfg->data];
+            memcpy(dir, cfg->data, sizeof dir);
+            if (idx_find_in_dir(dir, cfg->data, sizeof cfg->data, cfg->labels[0] ? NULL : cfg->labels,
+                                sizeof cfg->labels, err)) {
+                err_buf inner = *err;
+                rc = err_set(err, "--data %s: %s", dir, inner.msg);
+            } else {
+                printf("data: --data %s is a directory: took %s and %s\n", dir, cfg->data, cfg->labels);
+            }
+        }
+        if (rc == 0 && !cfg->labels[0] && idx_labels_path(cfg->data, cfg->labels, sizeof cfg->labels) != 0)
             rc = err_set(err, "--data %s: cannot derive the labels file (the name has no 'images-idx3'); "
                               "give it with --labels", cfg->data);
         if (rc == 0) rc = idx_load_digit(cfg->data, cfg->labels, cfg->digit, img, err);
@@ -40,6 +56,7 @@ static int load_images(gan_config *cfg, idx_images *img, err_buf *err)
     if (mpi_agree(rc)) return -1;
     int dims[4] = {img->n, img->rows, img->cols, img->total};
     MPI_CHECK(MPI_Bcast(dims, 4, MPI_INT, 0, MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Bcast(cfg->data, sizeof cfg->data, MPI_CHAR, 0, MPI_COMM_WORLD));
     MPI_CHECK(MPI_Bcast(cfg->labels, sizeof cfg->labels, MPI_CHAR, 0, MPI_COMM_WORLD));
     if (mpi_rank() != 0) {
         img->n = dims[0], img->rows = dims[1], img->cols = dims[2], img->total = dims[3];
@@ -169,11 +186,15 @@ int run_open(run *r, int argc, char **argv)
     }
     r->n_images = img.n, r->total_images = img.total, r->image_rows = img.rows, r->image_cols = img.cols;
     r->global_batch = (long long)c->batch_size * r->world;
-    if (c->steps == 0) { /* the length in images: steps = images / global batch, rounded up */
+    if (c->images > 0) { /* the length in images: steps = images / global batch, rounded up */
         long long steps = (c->images + r->global_batch - 1) / r->global_batch;
-        if (steps > 2000000000LL) {
+        if (steps > 2000000000LL)
             err_set(&r->err, "--images %lld at a global batch of %lld is %lld steps, more than 2e9", c->images,
                     r->global_batch, steps);
+        else if (c->steps != 0 && c->steps != steps) /* both from a config file: they must agree */
+            err_set(&r->err, "steps %d and images %lld disagree at a global batch of %lld (%lld steps): give "
+                             "--steps or --images on the command line", c->steps, c->images, r->global_batch, steps);
+        if (steps > 2000000000LL || (c->steps != 0 && c->steps != steps)) {
             idx_free(&img);
             return EXIT_USAGE;
         }
@@ -212,7 +233,9 @@ int run_open(run *r, int argc, char **argv)
                "run's global batch of %lld (--scale-rule %s)\n", saved_world, saved_world == 1 ? "" : "s",
                r->global_batch, c->scale_rule);
     if (c->resume[0] && r->rank == 0 && c->eval_every > 0) recall_best(r);
+    if (c->dry_run) return record_dry_run(r, argc, argv);
     if (mpi_agree(r->rank == 0 ? open_outputs(r) : 0)) return EXIT_RUNTIME;
+    if (record_run(r, argc, argv)) return EXIT_RUNTIME;
     if (r->rank == 0 && r->t.step >= c->steps)
         printf("already at step %lld of %d: nothing to train\n", r->t.step, c->steps);
     return RUN_READY;
@@ -366,13 +389,16 @@ int run_close(run *r, int status)
         } else if (status == EXIT_PREEMPTED) {
             printf("stopped by a signal at step %lld of %d; checkpoint written to %s/checkpoint.h5; "
                    "continue with --resume (exit status %d)\n", r->t.step, c->steps, c->out, EXIT_PREEMPTED);
-        } else if (r->trainer_ready) {
+        } else if (r->trainer_ready && !c->dry_run) {
             char wall[32];
             format_duration(wall, sizeof wall, MPI_Wtime() - r->start);
             printf("done: step %lld of %d (%lld this run) in %s; wrote %s/checkpoint.h5\n", r->t.step, c->steps,
                    r->t.step - r->first_step, wall, c->out);
         }
         if (r->hist_open) history_close(&r->hist, &(err_buf){{0}});
+        if (r->status_file)
+            record_status(r, status == EXIT_OK ? "finished" : status == EXIT_PREEMPTED ? "stopped" : "failed", status,
+                         &(err_buf){{0}});
     }
     free(r->noise), free(r->hidden), free(r->images);
     evaluator_free(&r->eval);
