@@ -40,7 +40,7 @@ mpi 2 --steps 200 "${common[@]}" "${aug[@]}" --out run > /dev/null 2>&1 && mv ru
 mpi 2 --steps 100 "${common[@]}" "${aug[@]}" --out run > /dev/null 2>&1
 mpi 2 --steps 200 "${common[@]}" "${aug[@]}" --out run --resume > /dev/null 2>&1
 check "--augment: 100 + resume 100 == 200 steps, byte-identical" cmp aug_full/checkpoint.h5 run/checkpoint.h5
-mpi 2 --steps 200 "${common[@]}" --out noaug > /dev/null 2>&1
+mpi 2 --steps 200 "${common[@]}" --augment none --out noaug > /dev/null 2>&1
 check "--augment changes the run (it is not a no-op)" bash -c '! cmp -s aug_full/checkpoint.h5 noaug/checkpoint.h5'
 rm -rf run noaug
 
