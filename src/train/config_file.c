@@ -146,6 +146,10 @@ char *config_format_ini(const gan_config *cfg, const run_facts *x)
                "# images = %d of %d have label %d (%dx%d)\n",
             x->world, x->global_batch, x->n_images, x->total_images, cfg->digit, x->image_rows, x->image_cols);
     fprintf(f, "# images-per-run = %lld (steps x global batch)\n", (long long)cfg->steps * x->global_batch);
+    const adam_scaled a = config_scale_adam(cfg, x->global_batch);
+    fprintf(f, "# effective Adam (--scale-rule %s, %.6g x reference batch %d): lr = %.9g, beta1 = %.9g, "
+               "beta2 = %.9g, epsilon = %.9g%s\n", cfg->scale_rule, a.kappa, cfg->reference_batch, a.lr, a.beta1,
+            a.beta2, a.epsilon, a.clamped ? " (clamped at 0)" : "");
     if (fclose(f) != 0) FATAL("out of memory formatting config.ini");
     return text;
 }
