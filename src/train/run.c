@@ -15,6 +15,7 @@
 #include "h5util.h"
 #include "idx.h"
 #include "png_grid.h"
+#include "watchdog.h"
 
 /* ---- launch checks and start-up facts ------------------------------------------------ */
 
@@ -205,6 +206,8 @@ int run_open(run *r, int argc, char **argv)
         return EXIT_OK;
     }
     if (parsed == CONFIG_ERROR || check_not_singleton(r->world, &r->err)) return EXIT_USAGE;
+    watchdog_start(c->collective_timeout, r->rank); /* before the first collective */
+    if (mpi_agree(r->rank == 0 ? run_lock_take(&r->lock, c->out, &r->err) : 0)) return EXIT_USAGE;
     install_signal_handlers();
     h5_init();
     blas_set_threads(); /* one per rank: the ranks already fill the cores */
@@ -230,6 +233,7 @@ int run_open(run *r, int argc, char **argv)
     };
     trainer_init(&r->t, &hp, c->batch_size, img.pixels, img.n, (uint64_t)c->seed, MPI_COMM_WORLD);
     r->trainer_ready = 1;
+    r->t.on_nonfinite = strcmp(c->on_nonfinite, "stop") == 0 ? NONFINITE_STOP : NONFINITE_SKIP;
     int rc = r->rank == 0 && c->eval_every > 0
                  ? evaluator_init(&r->eval, c->classifier, c->digit, img.pixels, img.n, img.rows, img.cols,
                                   hp.noise_dim, hp.g_hidden, (uint64_t)c->seed, &r->err)
@@ -277,6 +281,16 @@ static void score(run *r, long long step, history_row *row)
     fflush(stdout);
 }
 
+/* Rank 0: say that a step's update was dropped (the first few times; /metrics counts all). */
+static void note_skipped(const trainer *t)
+{
+    static int shown;
+    if (shown >= 10) return;
+    printf("step %lld: update dropped on every rank: non-finite %s (--on-nonfinite skip; counted in "
+           "/metrics/skipped_steps)%s\n", t->step, t->nonfinite_what, ++shown == 10 ? "; further ones are only counted" : "");
+    fflush(stdout);
+}
+
 int run_train(run *r)
 {
     const gan_config *c = &r->cfg;
@@ -290,6 +304,8 @@ int run_train(run *r)
         t->stop_requested = stop_signal != 0;
         trainer_step(t);
         const long long step = t->step;
+        if (t->skipped && r->rank == 0 && !t->diverged) note_skipped(t);
+        if (t->diverged) break; /* --on-nonfinite stop: nothing more is written */
         /* Rows, scores and samples follow their intervals and the run's end. A stop for a
          * signal only checkpoints (with the loss sums since the last row), so that the
          * resumed run's history is exactly the uninterrupted run's. */
@@ -315,13 +331,16 @@ int run_train(run *r)
                        mean.d_real, mean.d_fake, rate, eta);
                 fflush(stdout);
                 history_row row = {step, {mean.d_loss, mean.g_loss, mean.d_real, mean.d_fake, rate, now - r->start,
-                                          NAN, NAN, NAN, NAN, NAN}};
+                                          NAN, NAN, NAN, NAN, NAN, (double)trainer_skipped_steps(t)}};
                 double eval_seconds = 0;
                 if (do_eval) score(r, step, &row), eval_seconds = MPI_Wtime() - now;
                 rc = history_append_metrics(&r->hist, &row, &r->err);
                 last_time = now + eval_seconds, last_step = step; /* scoring is not training time */
             }
             if (rc == 0 && do_samples) rc = write_samples(r, step);
+            if (rc == 0 && do_checkpoint && !trainer_finite(t)) /* never over the last finite checkpoint */
+                rc = RUN_NONFINITE, err_set(&r->err, "step %lld: the weights or Adam state are no longer finite; "
+                                                      "stopped without writing %s/checkpoint.h5", step, c->out);
             if (rc == 0 && do_checkpoint)
                 rc = checkpoint_write(c->out, &t->model, t->ema, step, &state, &r->attrs, c->keep_checkpoints,
                                       &r->err);
@@ -334,7 +353,13 @@ int run_train(run *r)
         r->hist_open = 0;
         if (history_close(&r->hist, &close_err) && rc == 0) rc = -1, r->err = close_err;
     }
-    if (mpi_agree(rc)) return EXIT_RUNTIME;
+    rc = mpi_agree(rc);
+    if (t->diverged)
+        err_set(&r->err, "step %lld: non-finite %s (--on-nonfinite stop); stopped without applying it or writing "
+                         "a checkpoint: %s/checkpoint.h5, if any, holds the last finite state", t->step,
+                t->nonfinite_what, c->out);
+    if (t->diverged || rc == RUN_NONFINITE) return EXIT_DIVERGED;
+    if (rc) return EXIT_RUNTIME;
     return t->stopping ? EXIT_PREEMPTED : EXIT_OK;
 }
 
@@ -344,7 +369,7 @@ int run_close(run *r, int status)
 {
     const gan_config *c = &r->cfg;
     if (r->rank == 0) {
-        if (status == EXIT_USAGE || status == EXIT_RUNTIME) {
+        if (status == EXIT_USAGE || status == EXIT_RUNTIME || status == EXIT_DIVERGED) {
             fprintf(stderr, "gan_train: error: %s\n", r->err.msg);
         } else if (status == EXIT_PREEMPTED) {
             printf("stopped by a signal at step %lld of %d; checkpoint written to %s/checkpoint.h5; "
@@ -361,7 +386,11 @@ int run_close(run *r, int status)
     evaluator_free(&r->eval);
     if (r->trainer_ready) trainer_free(&r->t);
     attrs_free(&r->attrs);
+    run_lock_release(&r->lock); /* every file is closed */
     fflush(stdout);
+    watch_enter("MPI_Finalize() @" __FILE__);
     MPI_Finalize();
+    watch_leave();
+    watchdog_stop();
     return status;
 }
