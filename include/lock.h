@@ -21,10 +21,12 @@ typedef struct {
 /*
  * Create `out` if missing (mkdir -p), then lock OUT/.lock and write this process's
  * description into it. Returns 0 (locked, or, on a file system that does not support
- * flock, unlocked with a warning on stderr), or -1 with a message in err: OUT is locked
- * by another process (the message names it, from the file), or OUT is not writable.
- * On -1 nothing in OUT has changed (except that a missing OUT was created).
+ * flock, unlocked with a warning on stderr); LOCK_BUSY with a message in err when another
+ * process holds the lock (the message names it, from the file); or -1 with a message when
+ * OUT cannot be created or written. On an error nothing in OUT has changed (except that a
+ * missing OUT was created).
  */
+enum { LOCK_BUSY = -2 };
 int run_lock_take(run_lock *l, const char *out, err_buf *err);
 
 /* Release the lock (closing the file); safe on a lock never taken or already released. */

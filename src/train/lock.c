@@ -42,8 +42,9 @@ int run_lock_take(run_lock *l, const char *out, err_buf *err)
             ssize_t n = pread(fd, holder, sizeof holder - 1, 0);
             close(fd);
             if (n > 0 && holder[n - 1] == '\n') holder[n - 1] = '\0';
-            return err_set(err, "--out %s is in use by another gan_train run (%s); wait for it to end, stop it, "
-                                "or choose another --out", out, n > 0 ? holder : "holder unknown");
+            err_set(err, "--out %s is in use by another gan_train run (%s); wait for it to end, stop it, "
+                         "or choose another --out", out, n > 0 ? holder : "holder unknown");
+            return LOCK_BUSY;
         }
         /* ENOLCK, EOPNOTSUPP, ENOSYS: a file system without working locks (docs/cluster.md). */
         fprintf(stderr, "gan_train: warning: %s: cannot lock (%s); running without protection against a "

@@ -207,7 +207,6 @@ int run_open(run *r, int argc, char **argv)
     }
     if (parsed == CONFIG_ERROR || check_not_singleton(r->world, &r->err)) return EXIT_USAGE;
     watchdog_start(c->collective_timeout, r->rank); /* before the first collective */
-    if (mpi_agree(r->rank == 0 ? run_lock_take(&r->lock, c->out, &r->err) : 0)) return EXIT_USAGE;
     install_signal_handlers();
     h5_init();
     blas_set_threads(); /* one per rank: the ranks already fill the cores */
@@ -240,6 +239,9 @@ int run_open(run *r, int argc, char **argv)
                  : 0;
     idx_free(&img);
     if (mpi_agree(rc)) return EXIT_RUNTIME;
+    /* One run per --out, before anything is written there (lock.h). */
+    rc = mpi_agree(r->rank == 0 ? run_lock_take(&r->lock, c->out, &r->err) : 0);
+    if (rc) return rc == LOCK_BUSY ? EXIT_USAGE : EXIT_RUNTIME;
 
     print_banner(r);
     if (c->ema_decay > 0) trainer_enable_ema(&r->t, (float)c->ema_decay);
