@@ -20,8 +20,11 @@
 enum {
     EXIT_OK = 0,
     EXIT_RUNTIME = 1, /* dataset, I/O or checkpoint error */
-    EXIT_USAGE = 2,   /* bad command line */
-    EXIT_PREEMPTED = 75 /* stopped by SIGTERM/SIGINT/SIGUSR1 after a checkpoint (EX_TEMPFAIL): resume */
+    EXIT_USAGE = 2,   /* bad command line, bad launch, or --out in use by another run */
+    EXIT_DIVERGED = 3, /* a non-finite loss, gradient or weight with --on-nonfinite stop (or weights
+                          that went non-finite): the last checkpoint is kept, nothing non-finite written */
+    EXIT_PREEMPTED = 75, /* stopped by SIGTERM/SIGINT/SIGUSR1 after a checkpoint (EX_TEMPFAIL): resume */
+    EXIT_HANG = 76    /* a rank waited longer than --collective-timeout in a collective (MPI_Abort) */
 };
 
 #define ERR_LEN 1024

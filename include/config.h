@@ -46,6 +46,9 @@ typedef struct {
     char classifier[PATH_LEN];  /* the digit classifier's weights (gan_eval) */
     /* outputs */
     int sample_every, log_every, checkpoint_every, n_samples;
+    /* safety (docs/cluster.md) */
+    double collective_timeout;  /* seconds a rank may wait in one collective; 0 = no watchdog */
+    char on_nonfinite[8];       /* "skip" or "stop": a non-finite loss or gradient on any rank */
     /* this invocation (not recorded: they change nothing in the run) */
     char config[PATH_LEN];      /* options file read before the command line; "" = none */
     int dry_run;                /* 1: check everything, print the configuration, write nothing */

@@ -92,7 +92,7 @@ void gan_augment(gan *m, rng_t *rng);
 void gan_discriminator_forward(gan *m);
 
 /* D step, backward (after gan_discriminator_forward): D's loss, and D's
- * gradients written into m->d.grads (every entry but the spare float). Fills st->d_loss,
+ * gradients written into m->d.grads (every entry but the spare floats). Fills st->d_loss,
  * d_real, d_fake. */
 void gan_discriminator_backward(gan *m, gan_stats *st);
 

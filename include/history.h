@@ -7,6 +7,8 @@
  *   /metrics/{step (int64), d_loss, g_loss, d_real, d_fake, samples_per_sec, elapsed_s}  (N)
  *   /metrics/{eval_frac, eval_conf, eval_fd, eval_div, eval_nn, eval_bg, eval_speckle}  (N): gan_eval's score, NaN
  *     on rows without one (see --eval-every); /metrics/eval_s: the seconds that score took
+ *   /metrics/skipped_steps  (N): steps whose update was dropped (--on-nonfinite skip) since
+ *     the run began (0 in files from before the column existed, when continued)
  *   /samples/noise  (S, Z)  float32: the fixed noise batch behind every grid
  *   /samples/images (K, S, rows, cols) float32 in [0, 1]
  *   /samples/step   (K) int64
@@ -20,13 +22,14 @@
 #include "attrs.h"
 #include "common.h"
 
-enum { HISTORY_N_METRICS = 14 };
+enum { HISTORY_N_METRICS = 15 };
 
 typedef struct {
     long long step;
     /* d_loss, g_loss, d_real, d_fake, samples_per_sec, elapsed_s, then the quality score
      * (NaN on rows without one): eval_frac, eval_conf, eval_fd, eval_div, eval_nn, eval_bg, eval_speckle,
-     * and eval_s, the seconds the score took (elapsed_s includes them; samples_per_sec does not) */
+     * and eval_s, the seconds the score took (elapsed_s includes them; samples_per_sec does not); then
+     * skipped_steps */
     double values[HISTORY_N_METRICS];
 } history_row;
 

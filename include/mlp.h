@@ -6,8 +6,9 @@
  * slab of n_params floats, in the order
  *     w1 (in, hidden) | b1 (hidden) | w2 (hidden, out) | b2 (out)
  * so a whole network's gradients move in one MPI_Allreduce and Adam is one loop.
- * The gradient slab has one spare float after the gradients (grads[n_params]):
- * train.c sends its stop flag through the same allreduce in it.
+ * The gradient slab has MLP_SPARE spare floats after the gradients (grads[n_params + k]):
+ * train.c sends its stop flag and its count of ranks with a non-finite loss through the same
+ * allreduce in them.
  */
 #ifndef GAN_MLP_H
 #define GAN_MLP_H
@@ -16,10 +17,12 @@
 
 #include "rng.h"
 
+enum { MLP_SPARE = 2 }; /* spare floats after the gradients in grads */
+
 typedef struct {
     int in, hidden, out;
     size_t n_params;
-    float *params, *grads, *m, *v; /* (n_params) each, owned; grads has 1 spare */
+    float *params, *grads, *m, *v; /* (n_params) each, owned; grads has MLP_SPARE more */
     float *w1, *b1, *w2, *b2;      /* views into params */
     float *dw1, *db1, *dw2, *db2;  /* the same views into grads */
     long long adam_t;              /* Adam steps taken (bias correction) */

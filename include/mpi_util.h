@@ -9,10 +9,17 @@
 
 #include <mpi.h>
 
-/* Check an MPI call: on failure print MPI's error string and abort the job. */
+#include "watchdog.h"
+
+#define MPI_STR_(x) #x
+#define MPI_STR(x) MPI_STR_(x)
+/* Check an MPI call: on failure print MPI's error string and abort the job. The call is
+ * recorded for the collective watchdog (watchdog.h) as "CALL(ARGS) @FILE:LINE" while it runs. */
 #define MPI_CHECK(call)                                                            \
     do {                                                                           \
+        watch_enter(#call " @" __FILE__ ":" MPI_STR(__LINE__));                    \
         int mpi_rc_ = (call);                                                      \
+        watch_leave();                                                             \
         if (mpi_rc_ != MPI_SUCCESS) mpi_fatal(__FILE__, __LINE__, #call, mpi_rc_); \
     } while (0)
 _Noreturn void mpi_fatal(const char *file, int line, const char *call, int rc);

@@ -19,9 +19,11 @@
 #include "config.h"
 #include "evaluator.h"
 #include "history.h"
+#include "lock.h"
 #include "train.h"
 
 enum { RUN_READY = -1 }; /* run_open: go on to run_train (any other value is an exit status) */
+enum { RUN_NONFINITE = -2 }; /* run_train, rank 0's outcome: the weights went non-finite */
 
 typedef struct {
     gan_config cfg;
@@ -43,13 +45,15 @@ typedef struct {
     double start;      /* MPI_Wtime at the start of training */
     err_buf err;       /* rank 0's message when a step fails */
     int status_file;   /* rank 0 wrote OUT/status ("running ...") at start: run_close updates it */
+    run_lock lock;     /* rank 0: OUT/.lock, held from run_open to run_close */
 } run;
 
 /* Returns RUN_READY, or the exit status to pass to run_close (after --help, an error). */
 int run_open(run *r, int argc, char **argv);
 
-/* Returns EXIT_OK (also after --patience stopped it), EXIT_PREEMPTED after a signal, or
- * EXIT_RUNTIME. */
+/* Returns EXIT_OK (also after --patience stopped it), EXIT_PREEMPTED after a signal,
+ * EXIT_DIVERGED (a non-finite step with --on-nonfinite stop, or weights that are no longer
+ * finite at a checkpoint), or EXIT_RUNTIME. */
 int run_train(run *r);
 
 /* Print the outcome (rank 0), free everything, finalize MPI; returns the exit status. */

@@ -7,6 +7,12 @@
  * each epoch. A step is exactly two collectives: one in-place MPI_Allreduce of
  * D's gradient slab before D's Adam step, one of G's before G's. Every rank
  * runs the same number of steps whatever its shard size, so nothing deadlocks.
+ *
+ * The divergence guard rides on the same two collectives. Each rank puts "my loss is
+ * non-finite" (0 or 1) into a spare float of the slab; after the sum, every rank checks
+ * the summed gradients for non-finite values (NaN and infinity survive any summation
+ * order, and every rank gets the same sums) and the spare for a count above 0. So all
+ * ranks reach the same verdict with no extra message, and act on it before Adam.
  */
 #ifndef GAN_TRAIN_H
 #define GAN_TRAIN_H
@@ -35,6 +41,9 @@ void shard_next_batch(data_shard *s, float *rows, int B);
  * stays 0 unless probe_wait is set. */
 enum { PHASE_DATA, PHASE_FORWARD, PHASE_BACKWARD, PHASE_ALLREDUCE, PHASE_ADAM, PHASE_WAIT, PHASE_COUNT };
 
+/* What a step does when a loss or gradient is non-finite on some rank (--on-nonfinite). */
+enum { NONFINITE_SKIP, NONFINITE_STOP };
+
 typedef struct {
     gan model;
     data_shard shard;
@@ -49,8 +58,13 @@ typedef struct {
                             PHASE_WAIT, splits waiting for the slowest rank from moving data */
     float *ema;          /* (G's n_params) moving average of G's parameters, or NULL; owned */
     float ema_decay;
-    gan_stats sum;       /* summed per-step stats since the last trainer_take_stats */
+    gan_stats sum;       /* summed per-step stats since the last trainer_take_stats (skipped
+                            steps are left out) */
     long long sum_steps;
+    int on_nonfinite;    /* NONFINITE_SKIP (default) or NONFINITE_STOP */
+    int skipped;         /* 1 if the last step's update was dropped (on every rank) */
+    int diverged;        /* 1 once a non-finite step with NONFINITE_STOP ended training */
+    char nonfinite_what[96]; /* what the last dropped step found, e.g. "D's loss on 1 of 2 ranks" */
 } trainer;
 
 /*
@@ -67,10 +81,24 @@ void trainer_enable_ema(trainer *t, float decay);
 
 /*
  * One iteration: D step then G step, each with one gradient allreduce. A stop
- * request on any rank travels in the spare float of D's gradient allreduce, so
+ * request on any rank travels in a spare float of D's gradient allreduce, so
  * after the step every rank has the same t->stopping, at no extra collective.
+ * A non-finite loss or gradient sum (on any rank) drops the update on every rank
+ * and leaves Adam's state untouched: if D's is non-finite, the whole step (D's
+ * update, then G's step is not run); if only G's, G's update (D's finite one
+ * stands). Either way the step counts as skipped (t->skipped), its losses are
+ * left out of the /metrics averages, and G's Adam t stays behind the step count
+ * (trainer_skipped_steps). With NONFINITE_STOP, t->diverged is then set too.
  */
 void trainer_step(trainer *t);
+
+/* Steps whose update was dropped since the run began (the step count minus G's Adam t:
+ * carried through checkpoints with no field of its own). */
+long long trainer_skipped_steps(const trainer *t);
+
+/* 1 if every parameter, Adam moment and moving-average weight is finite (no communication:
+ * all ranks hold the same values). A checkpoint is written only when this holds. */
+int trainer_finite(const trainer *t);
 
 
 /* Collective: gather every rank's state on rank 0 (rs is filled on rank 0 only). */

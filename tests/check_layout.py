@@ -71,7 +71,7 @@ def check_checkpoint(path, steps, world, Z=100, Hg=128, Hd=128, X=784):
 
 def check_history(path, steps, world, n_samples, Z=100):
     with h5py.File(path, "r", libver="latest", swmr=True) as f:
-        names = ["step", "d_loss", "g_loss", "d_real", "d_fake", "samples_per_sec", "elapsed_s"]
+        names = ["step", "d_loss", "g_loss", "d_real", "d_fake", "samples_per_sec", "elapsed_s", "skipped_steps"]
         lengths = set()
         for n in names:
             expect(f"metrics/{n}" in f, f"{path}: missing /metrics/{n}")
@@ -90,6 +90,9 @@ def check_history(path, steps, world, n_samples, Z=100):
             s = f["metrics/step"][()]
             expect(s.dtype.kind == "i" and len(s) > 0 and np.all(np.diff(s) > 0) and s[-1] == steps,
                    f"{path}: /metrics/step not increasing to {steps}: {s}")
+            k = f["metrics/skipped_steps"][()] if "metrics/skipped_steps" in f else np.zeros(len(s))
+            expect(np.all(k == np.floor(k)) and np.all(np.diff(k) >= 0) and np.all((k >= 0) & (k <= s)),
+                   f"{path}: /metrics/skipped_steps is not a non-decreasing count of steps: {k}")
             for n in ("d_real", "d_fake"):
                 v = f[f"metrics/{n}"][()]
                 expect(np.all((v >= 0) & (v <= 1)), f"{path}: /metrics/{n} outside [0, 1]")

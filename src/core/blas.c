@@ -73,6 +73,14 @@ void blas_ensure_fast_kernels(char **argv)
     if (want_threads) setenv("OPENBLAS_NUM_THREADS", "1", 1);
     if (better) setenv("OPENBLAS_CORETYPE", better, 1);
     setenv(REEXEC_MARK, better ? openblas_get_corename() : "-", 1);
+    /* Exec the real path, not /proc/self/exe: the process name (ps, top, pgrep, job accounting)
+     * is the exec'd file's name, so the ranks stay "gan_train" rather than "exe". */
+    char self[4096];
+    ssize_t len = readlink("/proc/self/exe", self, sizeof self - 1);
+    if (len > 0) {
+        self[len] = '\0';
+        execv(self, argv); /* fails if the file was replaced or removed since: then try /proc */
+    }
     execv("/proc/self/exe", argv);
     /* exec failed (no /proc?): carry on, and say what to set */
     unsetenv(REEXEC_MARK);

@@ -61,7 +61,7 @@ void mlp_init(mlp *net, int in, int hidden, int out)
     net->out = out;
     net->n_params = (size_t)in * hidden + hidden + (size_t)hidden * out + out;
     net->params = slab_alloc(net->n_params);
-    net->grads = slab_alloc(net->n_params + 1);
+    net->grads = slab_alloc(net->n_params + MLP_SPARE);
     net->m = slab_alloc(net->n_params);
     net->v = slab_alloc(net->n_params);
     carve_views(net);

@@ -20,7 +20,7 @@
 
 static const char *metric_names[HISTORY_N_METRICS] = {
     "d_loss", "g_loss", "d_real", "d_fake", "samples_per_sec", "elapsed_s",
-    "eval_frac", "eval_conf", "eval_fd", "eval_div", "eval_nn", "eval_bg", "eval_speckle", "eval_s"};
+    "eval_frac", "eval_conf", "eval_fd", "eval_div", "eval_nn", "eval_bg", "eval_speckle", "eval_s", "skipped_steps"};
 
 /* An empty, unlimited dataset along its first axis, chunked `chunk0` rows at a time. */
 static hid_t create_extendible(hid_t file, const char *name, hid_t type, int rank,
@@ -174,6 +174,10 @@ static int copy_history(history *h, hid_t old, long long step, const history_lay
         char name[64];
         snprintf(name, sizeof name, "/metrics/%s", metric_names[i]);
         double *col = read_all(old, name, H5T_NATIVE_DOUBLE, sizeof(double), 1, d_metric);
+        if (!col && strcmp(metric_names[i], "skipped_steps") == 0 && H5Lexists(old, name, H5P_DEFAULT) == 0) {
+            col = xcalloc(h->n_rows ? h->n_rows : 1, sizeof(double)); /* older file: nothing was skipped */
+            d_metric[0] = h->n_rows;
+        }
         ok = col && d_metric[0] >= h->n_rows &&
              append_rows(h->metric_sets[i], 0, h->n_rows, 1, NULL, H5T_NATIVE_DOUBLE, col) == 0;
         free(col);

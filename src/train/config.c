@@ -84,6 +84,10 @@ static const option options[] = {
      "read options from FILE first (key = value lines, e.g. a run's OUT/config.ini); flags override it", NULL, 1},
     {"dry-run", OPT_INT, F(dry_run), 0, 1,
      "check options, data, classifier and --out, print the configuration and steps, write nothing", "1", 1},
+    {"collective-timeout", OPT_DOUBLE, F(collective_timeout), 0, 1e6,
+     "end the job (exit 76) when a rank waits longer than this many seconds in a collective (0: off)", NULL, 1},
+    {"on-nonfinite", OPT_STRING, F(on_nonfinite), NOLIMIT,
+     "skip: drop a step with a non-finite loss or gradient; stop: end the run (exit 3)", NULL, 0},
 };
 #define N_OPTIONS (sizeof options / sizeof options[0])
 
@@ -91,6 +95,11 @@ static const option options[] = {
 #define GAN_DEFAULT_IMAGES 5120000LL
 #define GAN_DEFAULT_SCALE_RULE "sqrt"
 #define GAN_DEFAULT_AUGMENT "translate,cutout"
+
+/* Ten minutes (PyTorch's default for its NCCL watchdog): a step, a checkpoint and a
+ * quality score take seconds here, so only a rank that stopped responding waits this long
+ * (docs/cluster.md, "Hangs"). */
+#define GAN_DEFAULT_COLLECTIVE_TIMEOUT 600.0
 
 /* Off, chosen by measurement: with gan_eval at equal steps a moving average of G
  * (decay 0.999 or 0.99) did not score better than the raw weights (README "Quality"). */
@@ -129,6 +138,8 @@ void config_defaults(gan_config *cfg)
     cfg->ema_decay = GAN_DEFAULT_EMA_DECAY;
     cfg->eval_every = EVAL_EVERY_AUTO;
     shipped_file(GAN_CLASSIFIER_FILE, cfg->classifier, sizeof cfg->classifier);
+    cfg->collective_timeout = GAN_DEFAULT_COLLECTIVE_TIMEOUT;
+    strcpy(cfg->on_nonfinite, "skip");
 }
 
 /*
@@ -222,8 +233,10 @@ static const char *help_text(void)
         snprintf(buf + n, sizeof buf - n,
                  "  --%-18s %s\n  --%-18s %s\n\n"
                  "Flags take a value as '--flag VALUE' or '--flag=VALUE'.\n"
-                 "Exit status: 0 done, 1 runtime error (data, I/O), 2 bad command line or launch,\n"
-                 "75 stopped by a signal after writing a checkpoint (continue with --resume).\n",
+                 "Exit status: 0 done, 1 runtime error (data, I/O), 2 bad command line or launch, or --out\n"
+                 "in use by another run, 3 non-finite loss or gradient with --on-nonfinite stop (or\n"
+                 "non-finite weights), 75 stopped by a signal after writing a checkpoint (continue with\n"
+                 "--resume), 76 a rank waited longer than --collective-timeout (the job was aborted).\n",
                  "help", "print this help and exit", "version", "print the version and exit");
     return buf;
 }
@@ -330,6 +343,8 @@ int config_parse(gan_config *cfg, int argc, char **argv, const char **info, err_
         return err_set(err, "--patience %d needs scores: give --eval-every too", cfg->patience);
     if (strcmp(cfg->smoothing_style, "target") != 0 && strcmp(cfg->smoothing_style, "scale") != 0)
         return err_set(err, "--smoothing-style: '%s', expected target or scale", cfg->smoothing_style);
+    if (strcmp(cfg->on_nonfinite, "skip") != 0 && strcmp(cfg->on_nonfinite, "stop") != 0)
+        return err_set(err, "--on-nonfinite: '%s', expected skip or stop", cfg->on_nonfinite);
     if (strcmp(cfg->resume, RESUME_FROM_OUT) == 0) {
         int n = snprintf(cfg->resume, sizeof cfg->resume, "%s/checkpoint.h5", cfg->out);
         if (n >= (int)sizeof cfg->resume) return err_set(err, "--out: path too long");

@@ -20,6 +20,7 @@
 #include "launch.h"
 #include "png_grid.h"
 #include "record.h"
+#include "watchdog.h"
 
 static void format_duration(char *buf, size_t len, double s)
 {
@@ -172,6 +173,7 @@ int run_open(run *r, int argc, char **argv)
         return EXIT_OK;
     }
     if (parsed == CONFIG_ERROR || launch_check_not_singleton(r->world, &r->err)) return EXIT_USAGE;
+    watchdog_start(c->collective_timeout, r->rank); /* before the first collective */
     launch_install_stop_signals();
     h5_init();
     blas_set_threads(); /* one per rank: the ranks already fill the cores */
@@ -216,12 +218,17 @@ int run_open(run *r, int argc, char **argv)
     augment_parse(c->augment, &hp.augment); /* checked by config_parse */
     trainer_init(&r->t, &hp, c->batch_size, img.pixels, img.n, (uint64_t)c->seed, MPI_COMM_WORLD);
     r->trainer_ready = 1;
+    r->t.on_nonfinite = strcmp(c->on_nonfinite, "stop") == 0 ? NONFINITE_STOP : NONFINITE_SKIP;
     int rc = r->rank == 0 && c->eval_every > 0
                  ? evaluator_init(&r->eval, c->classifier, c->digit, img.pixels, img.n, img.rows, img.cols,
                                   hp.noise_dim, hp.g_hidden, (uint64_t)c->seed, &r->err)
                  : 0;
     idx_free(&img);
     if (mpi_agree(rc)) return EXIT_RUNTIME;
+    /* One run per --out, before anything is written there (lock.h). */
+    rc = r->rank != 0 ? 0 : c->dry_run ? run_lock_check(c->out, &r->err) : run_lock_take(&r->lock, c->out, &r->err);
+    rc = mpi_agree(rc);
+    if (rc) return rc == LOCK_BUSY ? EXIT_USAGE : EXIT_RUNTIME;
 
     print_banner(r);
     if (c->ema_decay > 0) trainer_enable_ema(&r->t, (float)c->ema_decay);
@@ -284,7 +291,8 @@ static quality score(run *r, long long step, history_row *row)
 #define BEST_NN_GUARD 0.9
 static int keep_best(run *r, const quality *q, long long step, const run_state *state)
 {
-    if (!(q->frechet < r->best_fd) || !(q->nn_ratio >= BEST_NN_GUARD)) {
+    /* A non-finite G scores NaN; a non-finite D or Adam state must not reach best.h5 either. */
+    if (!(q->frechet < r->best_fd) || !(q->nn_ratio >= BEST_NN_GUARD) || !trainer_finite(&r->t)) {
         r->scores_since_best++;
         return 0;
     }
@@ -306,6 +314,16 @@ static int keep_best(run *r, const quality *q, long long step, const run_state *
 
 enum { STEP_OK = 0, STEP_PATIENCE = 1 }; /* rank 0's verdict on an interval step; < 0: error */
 
+/* Rank 0: say that a step's update was dropped (the first few times; /metrics counts all). */
+static void note_skipped(const trainer *t)
+{
+    static int shown;
+    if (shown >= 10) return;
+    printf("step %lld: update dropped on every rank: non-finite %s (--on-nonfinite skip; counted in "
+           "/metrics/skipped_steps)%s\n", t->step, t->nonfinite_what, ++shown == 10 ? "; further ones are only counted" : "");
+    fflush(stdout);
+}
+
 int run_train(run *r)
 {
     const gan_config *c = &r->cfg;
@@ -319,6 +337,8 @@ int run_train(run *r)
         t->stop_requested = launch_stop_requested();
         trainer_step(t);
         const long long step = t->step;
+        if (t->skipped && r->rank == 0 && !t->diverged) note_skipped(t);
+        if (t->diverged) break; /* --on-nonfinite stop: nothing more is written */
         /* Rows, scores and samples follow their intervals and the run's end. A stop for a
          * signal only checkpoints (with the loss sums since the last row), so that the
          * resumed run's history is exactly the uninterrupted run's. */
@@ -344,7 +364,8 @@ int run_train(run *r)
                        mean.d_real, mean.d_fake, rate, eta);
                 fflush(stdout);
                 history_row row = {step, {mean.d_loss, mean.g_loss, mean.d_real, mean.d_fake, rate, now - r->start,
-                                          NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN}};
+                                          NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN,
+                                          (double)trainer_skipped_steps(t)}};
                 double eval_seconds = 0;
                 if (do_eval) {
                     quality q = score(r, step, &row);
@@ -358,6 +379,9 @@ int run_train(run *r)
             }
             if (rc == STEP_PATIENCE) do_checkpoint = 1; /* the run ends here: its final checkpoint */
             if (rc >= 0 && do_samples && write_samples(r, step)) rc = -1;
+            if (rc >= 0 && do_checkpoint && !trainer_finite(t)) /* never over the last finite checkpoint */
+                rc = RUN_NONFINITE, err_set(&r->err, "step %lld: the weights or Adam state are no longer finite; "
+                                                      "stopped without writing %s/checkpoint.h5", step, c->out);
             if (rc >= 0 && do_checkpoint &&
                 checkpoint_write(c->out, &t->model, t->ema, step, &state, &r->attrs, c->keep_checkpoints, &r->err))
                 rc = -1;
@@ -374,7 +398,13 @@ int run_train(run *r)
                    "Frechet distance %.2f at step %lld in %s/best.h5\n", t->step, c->steps, r->scores_since_best,
                    c->patience, r->best_fd, r->best_step, c->out);
     }
-    if (mpi_agree(rc) < 0) return EXIT_RUNTIME;
+    rc = mpi_agree(rc);
+    if (t->diverged)
+        err_set(&r->err, "step %lld: non-finite %s (--on-nonfinite stop); stopped without applying it or writing "
+                         "a checkpoint: %s/checkpoint.h5, if any, holds the last finite state", t->step,
+                t->nonfinite_what, c->out);
+    if (t->diverged || rc == RUN_NONFINITE) return EXIT_DIVERGED;
+    if (rc < 0) return EXIT_RUNTIME;
     return t->stopping ? EXIT_PREEMPTED : EXIT_OK;
 }
 
@@ -384,7 +414,7 @@ int run_close(run *r, int status)
 {
     const gan_config *c = &r->cfg;
     if (r->rank == 0) {
-        if (status == EXIT_USAGE || status == EXIT_RUNTIME) {
+        if (status == EXIT_USAGE || status == EXIT_RUNTIME || status == EXIT_DIVERGED) {
             fprintf(stderr, "gan_train: error: %s\n", r->err.msg);
         } else if (status == EXIT_PREEMPTED) {
             printf("stopped by a signal at step %lld of %d; checkpoint written to %s/checkpoint.h5; "
@@ -404,7 +434,11 @@ int run_close(run *r, int status)
     evaluator_free(&r->eval);
     if (r->trainer_ready) trainer_free(&r->t);
     attrs_free(&r->attrs);
+    run_lock_release(&r->lock); /* every file is closed */
     fflush(stdout);
+    watch_enter("MPI_Finalize() @" __FILE__);
     MPI_Finalize();
+    watch_leave();
+    watchdog_stop();
     return status;
 }

@@ -2,6 +2,8 @@
 #include "train.h"
 
 #include <limits.h>
+#include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -109,11 +111,46 @@ static void sync_gradients(trainer *t, float *grads, size_t n, double *mark)
     lap(t, PHASE_ALLREDUCE, mark);
 }
 
+/* Spare floats after each gradient slab (mlp.h): what rides along in its allreduce. */
+enum { SPARE_STOP, SPARE_NONFINITE_LOSS };
+
+/* 1 if no float of x[0..n) is a NaN or an infinity (exponent bits all ones), in one pass
+ * that the compiler vectorises. */
+static int all_finite(const float *x, size_t n)
+{
+    unsigned bad = 0;
+    for (size_t i = 0; i < n; i++) {
+        uint32_t u;
+        memcpy(&u, &x[i], sizeof u);
+        bad |= (u & 0x7f800000u) == 0x7f800000u;
+    }
+    return !bad;
+}
+
+/* After a gradient allreduce: 1 if some rank's loss or the summed gradients are non-finite;
+ * the same answer on every rank. Describes it in t->nonfinite_what. */
+static int step_nonfinite(trainer *t, const mlp *net, const char *name)
+{
+    const float losses = net->grads[net->n_params + SPARE_NONFINITE_LOSS];
+    if (losses > 0.0f)
+        snprintf(t->nonfinite_what, sizeof t->nonfinite_what, "%s's loss on %.0f of %d rank%s", name,
+                 (double)losses, t->world, t->world > 1 ? "s" : "");
+    else if (!all_finite(net->grads, net->n_params))
+        snprintf(t->nonfinite_what, sizeof t->nonfinite_what, "%s's gradient (summed over the ranks)", name);
+    else
+        return 0;
+    t->skipped = 1;
+    t->diverged = t->on_nonfinite == NONFINITE_STOP;
+    return 1;
+}
+
 void trainer_step(trainer *t)
 {
     gan *m = &t->model;
     gan_stats st;
     double mark = MPI_Wtime();
+    watch_step(t->step + 1);
+    t->skipped = 0;
 
     shard_next_batch(&t->shard, gan_real_rows(m), m->B);
     lap(t, PHASE_DATA, &mark);
@@ -125,39 +162,65 @@ void trainer_step(trainer *t)
     lap(t, PHASE_FORWARD, &mark);
     gan_discriminator_backward(m, &st);
     lap(t, PHASE_BACKWARD, &mark);
-    m->d.grads[m->d.n_params] = t->stop_requested ? 1.0f : 0.0f; /* the spare float */
-    sync_gradients(t, m->d.grads, m->d.n_params + 1, &mark);
-    t->stopping = m->d.grads[m->d.n_params] > 0.0f;
+    float *d_spare = m->d.grads + m->d.n_params;
+    d_spare[SPARE_STOP] = t->stop_requested ? 1.0f : 0.0f;
+    d_spare[SPARE_NONFINITE_LOSS] = isfinite(st.d_loss) ? 0.0f : 1.0f;
+    sync_gradients(t, m->d.grads, m->d.n_params + MLP_SPARE, &mark);
+    t->stopping = d_spare[SPARE_STOP] > 0.0f;
     const float mean = 1.0f / (float)t->world; /* Adam scales the sums into means */
-    mlp_adam_step(&m->d, &m->hp.adam, mean);
+    if (!step_nonfinite(t, &m->d, "D")) mlp_adam_step(&m->d, &m->hp.adam, mean);
     lap(t, PHASE_ADAM, &mark);
 
-    /* G step, reusing G's forward pass from the D step */
-    gan_discriminator_forward_fake(m);
-    lap(t, PHASE_FORWARD, &mark);
-    gan_generator_backward(m, &st);
-    lap(t, PHASE_BACKWARD, &mark);
-    sync_gradients(t, m->g.grads, m->g.n_params, &mark);
-    mlp_adam_step(&m->g, &m->hp.adam, mean);
-    if (t->ema) {
-        const float d = t->ema_decay, one_minus_d = 1.0f - d;
-        for (size_t i = 0; i < m->g.n_params; i++) t->ema[i] = d * t->ema[i] + one_minus_d * m->g.params[i];
+    /* G step, reusing G's forward pass from the D step; not run when D's step was dropped */
+    if (!t->skipped) {
+        gan_discriminator_forward_fake(m);
+        lap(t, PHASE_FORWARD, &mark);
+        gan_generator_backward(m, &st);
+        lap(t, PHASE_BACKWARD, &mark);
+        float *g_spare = m->g.grads + m->g.n_params;
+        g_spare[SPARE_STOP] = 0.0f;
+        g_spare[SPARE_NONFINITE_LOSS] = isfinite(st.g_loss) ? 0.0f : 1.0f;
+        sync_gradients(t, m->g.grads, m->g.n_params + MLP_SPARE, &mark);
+        if (!step_nonfinite(t, &m->g, "G")) {
+            mlp_adam_step(&m->g, &m->hp.adam, mean);
+            if (t->ema) {
+                const float d = t->ema_decay, one_minus_d = 1.0f - d;
+                for (size_t i = 0; i < m->g.n_params; i++) t->ema[i] = d * t->ema[i] + one_minus_d * m->g.params[i];
+            }
+        }
+        lap(t, PHASE_ADAM, &mark);
     }
-    lap(t, PHASE_ADAM, &mark);
 
-    t->sum.d_loss += st.d_loss;
-    t->sum.g_loss += st.g_loss;
-    t->sum.d_real += st.d_real;
-    t->sum.d_fake += st.d_fake;
-    t->sum_steps++;
+    if (!t->skipped) {
+        t->sum.d_loss += st.d_loss;
+        t->sum.g_loss += st.g_loss;
+        t->sum.d_real += st.d_real;
+        t->sum.d_fake += st.d_fake;
+        t->sum_steps++;
+    }
     t->step++;
+}
+
+long long trainer_skipped_steps(const trainer *t)
+{
+    return t->step - t->model.g.adam_t;
+}
+
+int trainer_finite(const trainer *t)
+{
+    const mlp *nets[2] = {&t->model.g, &t->model.d};
+    for (int k = 0; k < 2; k++)
+        if (!all_finite(nets[k]->params, nets[k]->n_params) || !all_finite(nets[k]->m, nets[k]->n_params) ||
+            !all_finite(nets[k]->v, nets[k]->n_params))
+            return 0;
+    return !t->ema || all_finite(t->ema, t->model.g.n_params);
 }
 
 gan_stats trainer_take_stats(trainer *t)
 {
     double buf[5] = {t->sum.d_loss, t->sum.g_loss, t->sum.d_real, t->sum.d_fake, (double)t->sum_steps};
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buf, 5, MPI_DOUBLE, MPI_SUM, t->comm));
-    double n = buf[4] > 0 ? buf[4] : 1.0;
+    double n = buf[4] > 0 ? buf[4] : NAN; /* NaN: every step since the last call was skipped */
     gan_stats mean = {buf[0] / n, buf[1] / n, buf[2] / n, buf[3] / n};
     memset(&t->sum, 0, sizeof t->sum);
     t->sum_steps = 0;
