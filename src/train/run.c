@@ -7,13 +7,12 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 #include "augment.h"
+#include "best.h"
 #include "blas.h"
 #include "build_info.h"
 #include "checkpoint.h"
-#include "config_file.h"
 #include "files.h"
 #include "h5util.h"
 #include "idx.h"
@@ -145,20 +144,6 @@ static int open_outputs(run *r)
     return 0;
 }
 
-/* Rank 0, after a resume: the best score so far is OUT/best.h5's, so that a resumed run
- * replaces it only with a better one and --patience counts on. */
-static void recall_best(run *r)
-{
-    char path[PATH_LEN + 16];
-    snprintf(path, sizeof path, "%s/best.h5", r->cfg.out);
-    if (checkpoint_read_best(path, &r->best_fd, &r->best_step) != 0 || r->best_step > r->t.step) {
-        r->best_fd = INFINITY, r->best_step = 0;
-        return;
-    }
-    r->scores_since_best = (int)(r->t.step / r->cfg.eval_every - r->best_step / r->cfg.eval_every);
-    printf("best so far: Frechet distance %.2f at step %lld (%s)\n", r->best_fd, r->best_step, path);
-}
-
 int run_open(run *r, int argc, char **argv)
 {
     memset(r, 0, sizeof *r);
@@ -239,7 +224,7 @@ int run_open(run *r, int argc, char **argv)
         printf("optimizer: the checkpoint was trained on %d rank%s; Adam's settings above are re-derived for this "
                "run's global batch of %lld (--scale-rule %s)\n", saved_world, saved_world == 1 ? "" : "s",
                r->global_batch, c->scale_rule);
-    if (c->resume[0] && r->rank == 0 && c->eval_every > 0) recall_best(r);
+    if (c->resume[0] && r->rank == 0 && c->eval_every > 0) best_recall(r);
     if (c->dry_run) return record_dry_run(r, argc, argv);
     if (mpi_agree(r->rank == 0 ? open_outputs(r) : 0)) return EXIT_RUNTIME;
     if (record_run(r, argc, argv)) return EXIT_RUNTIME;
@@ -265,55 +250,6 @@ static int write_samples(run *r, long long step)
     return atomic_link(png, latest, &r->err);
 }
 
-/* Rank 0: score G (its moving average when there is one) into the row and the log. */
-static quality score(run *r, long long step, history_row *row)
-{
-    const trainer *t = &r->t;
-    const mlp g = t->ema ? mlp_view(&t->model.g, t->ema) : t->model.g;
-    quality q = evaluator_score(&r->eval, &g, t->model.hp.leaky_alpha);
-    double scores[7] = {q.frac_target, q.confidence, q.frechet, q.diversity, q.nn_ratio, q.background, q.speckle};
-    memcpy(row->values + 6, scores, sizeof scores);
-    printf("quality at step %lld%s: %.1f%% classified as %d, Frechet distance %.2f (real/real %.2f), "
-           "diversity %.2f, nearest-neighbour ratio %.2f, background %.2f, speckle %.4f\n", step,
-           t->ema ? " (EMA)" : "", 100 * q.frac_target, r->cfg.digit, q.frechet, r->eval.floor.frechet, q.diversity,
-           q.nn_ratio, q.background, q.speckle);
-    fflush(stdout);
-    return q;
-}
-
-/*
- * The best generator: a score improves when its Fréchet distance is lower than the best
- * so far AND its nearest-neighbour ratio is at least BEST_NN_GUARD, so that a G that
- * starts copying training images (ratio well below the real images' 1) is never kept,
- * however close its features are. Writes OUT/best.h5 (the checkpoint layout, atomically)
- * on every improvement. Returns 1 if it improved.
- */
-#define BEST_NN_GUARD 0.9
-static int keep_best(run *r, const quality *q, long long step, const run_state *state)
-{
-    /* A non-finite G scores NaN; a non-finite D or Adam state must not reach best.h5 either. */
-    if (!(q->frechet < r->best_fd) || !(q->nn_ratio >= BEST_NN_GUARD) || !trainer_finite(&r->t)) {
-        r->scores_since_best++;
-        return 0;
-    }
-    r->best_fd = q->frechet, r->best_step = step, r->scores_since_best = 0;
-    attr_list best = {0};
-    attrs_int(&best, "best_step", step);
-    attrs_double(&best, "best_fd", q->frechet);
-    attrs_double(&best, "best_nn_ratio", q->nn_ratio);
-    attrs_double(&best, "best_diversity", q->diversity);
-    char path[PATH_LEN + 16];
-    snprintf(path, sizeof path, "%s/best.h5", r->cfg.out);
-    const trainer *t = &r->t;
-    int rc = checkpoint_write_file(path, &t->model, t->ema, step, state, &r->attrs, &best, &r->err);
-    attrs_free(&best);
-    if (rc) return -1;
-    printf("best so far: Frechet distance %.2f at step %lld -> %s\n", q->frechet, step, path);
-    return 1;
-}
-
-enum { STEP_OK = 0, STEP_PATIENCE = 1 }; /* rank 0's verdict on an interval step; < 0: error */
-
 /* Rank 0: say that a step's update was dropped (the first few times; /metrics counts all). */
 static void note_skipped(const trainer *t)
 {
@@ -323,6 +259,8 @@ static void note_skipped(const trainer *t)
            "/metrics/skipped_steps)%s\n", t->step, t->nonfinite_what, ++shown == 10 ? "; further ones are only counted" : "");
     fflush(stdout);
 }
+
+enum { STEP_OK = 0, STEP_PATIENCE = 1 }; /* rank 0's verdict on an interval step; < 0: error */
 
 int run_train(run *r)
 {
@@ -368,8 +306,8 @@ int run_train(run *r)
                                           (double)trainer_skipped_steps(t)}};
                 double eval_seconds = 0;
                 if (do_eval) {
-                    quality q = score(r, step, &row);
-                    if (keep_best(r, &q, step, &state) < 0) rc = -1;
+                    quality q = best_score(r, step, &row);
+                    if (best_keep(r, &q, step, &state) < 0) rc = -1;
                     else if (c->patience > 0 && r->scores_since_best >= c->patience) rc = STEP_PATIENCE;
                     eval_seconds = MPI_Wtime() - now;
                     row.values[13] = eval_seconds;
