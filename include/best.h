@@ -15,6 +15,10 @@ quality best_score(run *r, long long step, history_row *row);
  * one more score without improvement. Returns 1 (improved), 0, or -1 with r->err. */
 int best_keep(run *r, const quality *q, long long step, const run_state *state);
 
+/* The share classified as the target that a score needs to count (the real images' own,
+ * less a point). */
+double best_min_frac(const run *r);
+
 /* After a resume: the best score and step from OUT/best.h5, if there is one. */
 void best_recall(run *r);
 

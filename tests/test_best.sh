@@ -15,13 +15,17 @@ check "--images: 76800 images = 600 steps of 128 printed" grep -q "length: 76800
 check "the effective Adam settings are printed" grep -q "optimizer: Adam lr 0.001414, beta1 0.8, beta2 0.998" run.log
 check "best.h5 exists" test -s run/best.h5
 grep "best so far" run.log | sed 's/.* at step \([0-9]*\) .*/\1/' > written.txt
+# The share classified as 0 a score needs: the real images' own less a point, as printed.
+sed -n 's/.* and >= \([0-9.]*\)% classified as 0 .*/\1/p' run.log > minfrac.txt
+check "the best.h5 rule is printed with its guards" test -s minfrac.txt
 check "best.h5 written only at improving scores, and at every one" $PY - <<'PY'
 import h5py, numpy as np
 h = h5py.File("run/history.h5", "r", libver="latest", swmr=True)["metrics"]
-steps, fd, nn = h["step"][:], h["eval_fd"][:], h["eval_nn"][:]
+steps, fd, nn, frac = h["step"][:], h["eval_fd"][:], h["eval_nn"][:], h["eval_frac"][:]
+minfrac = float(open("minfrac.txt").read()) / 100 - 5e-4  # printed with one decimal
 best, want = np.inf, []
-for s, f, n in zip(steps, fd, nn):
-    if np.isfinite(f) and f < best and n >= 0.9:
+for s, f, n, c in zip(steps, fd, nn, frac):
+    if np.isfinite(f) and f < best and n >= 0.9 and c >= minfrac:
         best = f; want.append(int(s))
 got = [int(x) for x in open("written.txt").read().split()]
 assert got == want, (got, want)
@@ -46,10 +50,11 @@ check "--patience says why it stopped" grep -q "stopped early at step .* 1 score
 check "--patience stopped at the first score without improvement, with a final checkpoint there" $PY - <<'PY'
 import h5py, numpy as np
 h = h5py.File("pat/history.h5", "r", libver="latest", swmr=True)["metrics"]
-steps, fd, nn = h["step"][:], h["eval_fd"][:], h["eval_nn"][:]
+steps, fd, nn, frac = h["step"][:], h["eval_fd"][:], h["eval_nn"][:], h["eval_frac"][:]
+minfrac = float(open("minfrac.txt").read()) / 100 - 5e-4
 best, stop = np.inf, None
-for s, f, n in zip(steps, fd, nn):
-    if np.isfinite(f) and f < best and n >= 0.9: best = f
+for s, f, n, c in zip(steps, fd, nn, frac):
+    if np.isfinite(f) and f < best and n >= 0.9 and c >= minfrac: best = f
     else: stop = int(s); break
 assert stop is not None and stop < 6000, stop
 assert int(steps[-1]) == stop, (steps[-1], stop)
@@ -65,8 +70,8 @@ check "the resumed run recalls the best score" grep -q "best so far: Frechet dis
 check "after the resume, best.h5 is still the best of all scores" $PY - <<PY
 import h5py, numpy as np
 h = h5py.File("run/history.h5", "r", libver="latest", swmr=True)["metrics"]
-fd, nn = h["eval_fd"][:], h["eval_nn"][:]
-ok = np.isfinite(fd) & (nn >= 0.9)
+fd, nn, frac = h["eval_fd"][:], h["eval_nn"][:], h["eval_frac"][:]
+ok = np.isfinite(fd) & (nn >= 0.9) & (frac >= float(open("minfrac.txt").read()) / 100 - 5e-4)
 b = h5py.File("run/best.h5", "r").attrs["best_fd"]
 assert abs(b - fd[ok].min()) < 1e-9 and b <= $best_before, (b, fd[ok].min())
 PY

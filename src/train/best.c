@@ -24,17 +24,29 @@ quality best_score(run *r, long long step, history_row *row)
 }
 
 /*
- * The best generator: a score improves when its Fréchet distance is lower than the best
- * so far AND its nearest-neighbour ratio is at least BEST_NN_GUARD, so that a G that
- * starts copying training images (ratio well below the real images' 1) is never kept,
- * however close its features are. Writes OUT/best.h5 (the checkpoint layout, atomically)
- * on every improvement. Returns 1 if it improved.
+ * The best generator. A score improves when its Fréchet distance is lower than the best so
+ * far AND two guards hold:
+ *   - its nearest-neighbour ratio is at least BEST_NN_GUARD, so that a G that starts copying
+ *     training images (ratio well below the real images' 1) is never kept, however close
+ *     its features are;
+ *   - its share of samples classified as the target is at most BEST_FRAC_SLACK below the
+ *     real images' own (the real/real floor): a low distance from mostly good samples and a
+ *     few unrecognisable ones does not win.
+ * Writes OUT/best.h5 (the checkpoint layout, atomically) on every improvement.
  */
 #define BEST_NN_GUARD 0.9
+#define BEST_FRAC_SLACK 0.01
+
+double best_min_frac(const run *r)
+{
+    return r->eval.floor.frac_target - BEST_FRAC_SLACK;
+}
+
 int best_keep(run *r, const quality *q, long long step, const run_state *state)
 {
     /* A non-finite G scores NaN; a non-finite D or Adam state must not reach best.h5 either. */
-    if (!(q->frechet < r->best_fd) || !(q->nn_ratio >= BEST_NN_GUARD) || !trainer_finite(&r->t)) {
+    if (!(q->frechet < r->best_fd) || !(q->nn_ratio >= BEST_NN_GUARD) || !(q->frac_target >= best_min_frac(r)) ||
+        !trainer_finite(&r->t)) {
         r->scores_since_best++;
         return 0;
     }
