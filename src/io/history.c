@@ -10,6 +10,7 @@
 #include "history.h"
 
 #include <errno.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -21,6 +22,7 @@
 static const char *metric_names[HISTORY_N_METRICS] = {
     "d_loss", "g_loss", "d_real", "d_fake", "samples_per_sec", "elapsed_s",
     "eval_frac", "eval_conf", "eval_fd", "eval_div", "eval_nn", "eval_bg", "eval_speckle", "eval_s", "skipped_steps"};
+enum { FIRST_LATER_METRIC = 11 }; /* eval_bg on: columns a continued older history may lack */
 
 /* An empty, unlimited dataset along its first axis, chunked `chunk0` rows at a time. */
 static hid_t create_extendible(hid_t file, const char *name, hid_t type, int rank,
@@ -174,8 +176,11 @@ static int copy_history(history *h, hid_t old, long long step, const history_lay
         char name[64];
         snprintf(name, sizeof name, "/metrics/%s", metric_names[i]);
         double *col = read_all(old, name, H5T_NATIVE_DOUBLE, sizeof(double), 1, d_metric);
-        if (!col && strcmp(metric_names[i], "skipped_steps") == 0 && H5Lexists(old, name, H5P_DEFAULT) == 0) {
-            col = xcalloc(h->n_rows ? h->n_rows : 1, sizeof(double)); /* older file: nothing was skipped */
+        if (!col && i >= FIRST_LATER_METRIC && H5Lexists(old, name, H5P_DEFAULT) == 0) {
+            /* A history from before this column existed: no score of that kind (NaN), nothing skipped (0). */
+            const double fill = strcmp(metric_names[i], "skipped_steps") == 0 ? 0.0 : NAN;
+            col = xmalloc(sizeof(double) * (h->n_rows ? h->n_rows : 1));
+            for (hsize_t k = 0; k < h->n_rows; k++) col[k] = fill;
             d_metric[0] = h->n_rows;
         }
         ok = col && d_metric[0] >= h->n_rows &&
