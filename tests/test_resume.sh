@@ -34,6 +34,18 @@ mpi 2 --steps 200 "${common[@]}" --ema-decay 0.99 --out run --resume > /dev/null
 check "--ema-decay: 100 + resume 100 == 200 steps, byte-identical (EMA included)" cmp ema_full/checkpoint.h5 run/checkpoint.h5
 rm -rf run
 
+# A history from before the later /metrics columns existed is continued with them filled.
+mpi 2 --steps 100 --eval-every 50 --log-every 50 --sample-every 0 --out old > /dev/null 2>&1
+$PY -c "
+import h5py; f = h5py.File('old/history.h5', 'a')
+for k in ('eval_bg', 'eval_speckle', 'eval_s', 'skipped_steps'): del f['metrics/' + k]"
+mpi 2 --steps 150 --eval-every 50 --log-every 50 --sample-every 0 --out old --resume > /dev/null 2>&1
+check "an older history continues: NaN for the missing scores, 0 skipped, new rows filled" $PY -c "
+import h5py, numpy as np; m = h5py.File('old/history.h5', 'r', libver='latest', swmr=True)['metrics']
+assert list(m['step'][:]) == [50, 100, 150], m['step'][:]
+assert np.isnan(m['eval_bg'][:2]).all() and np.isfinite(m['eval_bg'][2]) and list(m['skipped_steps'][:]) == [0, 0, 0]"
+rm -rf old
+
 # With augmentation of D's inputs, its random draws continue exactly too.
 aug=(--augment translate,cutout)
 mpi 2 --steps 200 "${common[@]}" "${aug[@]}" --out run > /dev/null 2>&1 && mv run aug_full
