@@ -49,7 +49,7 @@ done
 cut_trials=${CUT_TRIALS:-3} slow=0 times=()
 for trial in $(seq "$cut_trials"); do
   rm -rf cut
-  TIMEOUT=120 on_nodes hosts2 2 --steps 1000000 --batch-size 16 --log-every 100 --checkpoint-every 500 --out cut > cut.log 2>&1 &
+  TIMEOUT=120 on_nodes hosts2 2 --steps 1000000 --batch-size 16 --log-every 100 --checkpoint-every 500 --eval-every 0 --out cut > cut.log 2>&1 &
   job=$!
   for _ in $(seq 300); do grep -q "^step *1[0-9][0-9][0-9]/" cut.log 2> /dev/null && break; sleep 0.1; done
   t0=$(date +%s.%N)
@@ -71,7 +71,7 @@ check "the last checkpoint is intact and the run resumes" \
   bash -c "timeout 120 '$MPIRUN' --oversubscribe -n 2 '$GAN' --steps \$(( \$($PY -c \"import h5py; print(h5py.File('cut/checkpoint.h5').attrs['step'])\") + 50 )) --batch-size 16 --out cut --resume > resume.log 2>&1"
 
 # A 3 s outage is survived: TCP retransmits once the link is back.
-on_nodes hosts2 2 --steps 3000 --batch-size 16 --log-every 100 --out flap > flap.log 2>&1 &
+on_nodes hosts2 2 --steps 3000 --batch-size 16 --log-every 100 --eval-every 0 --out flap > flap.log 2>&1 &
 job=$!
 for _ in $(seq 300); do grep -q "^step *5[0-9][0-9]/" flap.log 2> /dev/null && break; sleep 0.1; done
 bash "$NET/setup.sh" link gannode2 down; sleep 3; bash "$NET/setup.sh" link gannode2 up
