@@ -2,18 +2,19 @@
 # Time to quality: gan_train with its defaults on 1, 2, 4 and 8 ranks, 3 seeds each, and the
 # same model in PyTorch at batch 64 (tests/bench/torch_reference.py) on the same image
 # budget, all scored with the same gan_eval. About 25 minutes on 2 cores.
-#   bash tests/bench/time_to_quality.sh [--ranks "1 2 4 8"] [--seeds "1 2 3"] [--no-torch]
+#   bash tests/bench/time_to_quality.sh [--ranks "1 2 4 8"] [--seeds "1 2 3"] [--torch-seeds LIST] [--no-torch]
 # Writes build/bench/time_to_quality.md (the table docs/quality.md quotes) and keeps every
 # run under build/bench/ttq/. Rank counts above the machine's cores are marked oversubscribed.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-ranks="1 2 4 8" seeds="1 2 3" torch=1
+ranks="1 2 4 8" seeds="1 2 3" torch=1 torch_seeds=
 while [ $# -gt 0 ]; do
   case $1 in
     --ranks) ranks=$2; shift 2 ;;
     --seeds) seeds=$2; shift 2 ;;
+    --torch-seeds) torch_seeds=$2; shift 2 ;;
     --no-torch) torch=0; shift ;;
-    *) echo "usage: $0 [--ranks LIST] [--seeds LIST] [--no-torch]" >&2; exit 2 ;;
+    *) echo "usage: $0 [--ranks LIST] [--seeds LIST] [--torch-seeds LIST] [--no-torch]" >&2; exit 2 ;;
   esac
 done
 bash jobs/install_deps.sh --test
@@ -42,7 +43,7 @@ for n in $ranks; do
   done
 done
 if [ "$torch" = 1 ]; then
-  for s in $seeds; do
+  for s in ${torch_seeds:-$seeds}; do
     run=$out/torch_s$s
     rm -rf "$run"
     echo "== PyTorch, batch 64, seed $s"
