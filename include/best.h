@@ -16,7 +16,7 @@ quality best_score(run *r, long long step, history_row *row);
 int best_keep(run *r, const quality *q, long long step, const run_state *state);
 
 /* The share classified as the target that a score needs to count (the real images' own,
- * less a point). */
+ * less half a point). */
 double best_min_frac(const run *r);
 
 /* After a resume: the best score and step from OUT/best.h5, if there is one. */

@@ -35,7 +35,7 @@ quality best_score(run *r, long long step, history_row *row)
  * Writes OUT/best.h5 (the checkpoint layout, atomically) on every improvement.
  */
 #define BEST_NN_GUARD 0.9
-#define BEST_FRAC_SLACK 0.01
+#define BEST_FRAC_SLACK 0.005
 
 double best_min_frac(const run *r)
 {
