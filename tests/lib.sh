@@ -28,3 +28,36 @@ summary() {
   echo "$(basename "$0"): $passed passed, $failed failed"
   [ "$failed" -eq 0 ]
 }
+
+# ---- runs in the background (test_faults, test_safety) --------------------------------------
+# start_run N ARGS...: mpirun in the background, output in run.log; sets $job (mpirun's pid:
+# every process a test signals is a child of it), with a backstop that kills it after 300 s.
+start_run() {
+  local n=$1; shift
+  "$MPIRUN" --oversubscribe -n "$n" "$GAN" --eval-every 0 "$@" > run.log 2>&1 &
+  job=$!
+  (sleep 300; kill -9 "$job" 2> /dev/null) > /dev/null 2>&1 &
+  backstop=$!
+}
+# finish_run: wait for mpirun; sets $status.
+finish_run() {
+  wait "$job"; status=$?
+  kill "$backstop" 2> /dev/null; wait "$backstop" 2> /dev/null
+}
+# wait_for_step S: until the progress shows step >= S (or 120 s pass).
+wait_for_step() {
+  for _ in $(seq 1200); do
+    local s
+    s=$(grep -o '^step *[0-9]*' run.log 2>/dev/null | tail -1 | grep -o '[0-9]*$')
+    [ -n "$s" ] && [ "$s" -ge "$1" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+# rank_pid R: pid of MPI rank R among this job's processes named gan_train.
+rank_pid() {
+  for p in $(pgrep -P "$job" -x gan_train); do
+    grep -qz "^OMPI_COMM_WORLD_RANK=$1\$" /proc/$p/environ 2>/dev/null && { echo "$p"; return; }
+  done
+}
+ckpt_step() { $PY -c "import h5py; print(h5py.File('$1/checkpoint.h5', 'r').attrs['step'])"; }

@@ -7,38 +7,6 @@ source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
 args=(--batch-size 16 --log-every 100 --sample-every 500 --checkpoint-every 500)
 
-# start_run N ARGS...: launch mpirun in the background; sets $job (mpirun's pid, so
-# signals reach mpirun itself), with a watchdog that kills it after 300 s.
-start_run() {
-  local n=$1; shift
-  "$MPIRUN" --oversubscribe -n "$n" "$GAN" --eval-every 0 "$@" > run.log 2>&1 &
-  job=$!
-  (sleep 300; kill -9 "$job" 2> /dev/null) > /dev/null 2>&1 &
-  watchdog=$!
-}
-# finish_run: wait for mpirun; sets $status.
-finish_run() {
-  wait "$job"; status=$?
-  kill "$watchdog" 2> /dev/null; wait "$watchdog" 2> /dev/null
-}
-# wait_for_step S: until the progress shows step >= S (or 120 s pass).
-wait_for_step() {
-  for _ in $(seq 1200); do
-    local s
-    s=$(grep -o '^step *[0-9]*' run.log 2>/dev/null | tail -1 | grep -o '[0-9]*$')
-    [ -n "$s" ] && [ "$s" -ge "$1" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
-# rank_pid R: pid of MPI rank R among mpirun's children.
-rank_pid() {
-  for p in $(pgrep -P "$job" -f gan_train); do
-    grep -qz "^OMPI_COMM_WORLD_RANK=$1\$" /proc/$p/environ 2>/dev/null && { echo "$p"; return; }
-  done
-}
-ckpt_step() { $PY -c "import h5py; print(h5py.File('$1/checkpoint.h5', 'r').attrs['step'])"; }
-
 # The uninterrupted reference.
 mpi 2 --steps 3000 "${args[@]}" --out sig > /dev/null 2>&1 && mv sig reference
 check "reference run" test -f reference/checkpoint.h5

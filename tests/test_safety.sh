@@ -9,34 +9,6 @@ source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
 args=(--batch-size 16 --log-every 100 --sample-every 500 --checkpoint-every 500)
 
-# start_run N ARGS...: mpirun in the background, output in run.log; sets $job (mpirun's
-# pid: every process this test signals is a child of it), with a 300 s backstop.
-start_run() {
-  local n=$1; shift
-  "$MPIRUN" --oversubscribe -n "$n" "$GAN" --eval-every 0 "$@" > run.log 2>&1 &
-  job=$!
-  (sleep 300; kill -9 "$job" 2> /dev/null) > /dev/null 2>&1 &
-  backstop=$!
-}
-finish_run() {
-  wait "$job"; status=$?
-  kill "$backstop" 2> /dev/null; wait "$backstop" 2> /dev/null
-}
-wait_for_step() {
-  for _ in $(seq 1200); do
-    local s
-    s=$(grep -o '^step *[0-9]*' run.log 2>/dev/null | tail -1 | grep -o '[0-9]*$')
-    [ -n "$s" ] && [ "$s" -ge "$1" ] && return 0
-    sleep 0.1
-  done
-  return 1
-}
-# rank_pid R: pid of MPI rank R among this job's processes named gan_train.
-rank_pid() {
-  for p in $(pgrep -P "$job" -x gan_train); do
-    grep -qz "^OMPI_COMM_WORLD_RANK=$1\$" /proc/$p/environ 2>/dev/null && { echo "$p"; return; }
-  done
-}
 # alive PID...: true if one of them is still a process (a zombie waiting to be reaped is not).
 alive() {
   local p st
@@ -46,7 +18,6 @@ alive() {
   done
   return 1
 }
-ckpt_step() { $PY -c "import h5py; print(h5py.File('$1/checkpoint.h5', 'r').attrs['step'])"; }
 snapshot() { (cd "$1" && find . -type f -printf '%p %s %T@\n' | sort && find . -type f -exec md5sum {} + | sort); }
 
 # ---- process names and the lock -------------------------------------------------------
