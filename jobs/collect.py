@@ -12,7 +12,8 @@ Writes PREFIX.csv and PREFIX.md (default PREFIX: DIR/sweep) with one row per run
   step       steps done: the later of the checkpoint's step and the last /metrics row
   images     step x the global batch
   final_fd   the Frechet distance (/metrics/eval_fd) at the last scored row, and its step
-  best_fd    the lowest one, and its step
+  best_fd    OUT/best.h5's score and step (the lowest distance that passed its guards); without
+             a best.h5, the lowest distance in /metrics
   diversity  /metrics/eval_div at the last scored row
   wall_s     seconds of training: elapsed_s at the end of each start (a resume restarts it), summed
   status     finished | stopped | failed | running, decided from files, in this order:
@@ -94,6 +95,15 @@ def checkpoint_step(path):
         return None, {}
 
 
+def best_attrs(path):
+    """(best_fd, best_step) of OUT/best.h5, or None."""
+    try:
+        with h5py.File(path, "r") as f:
+            return float(f.attrs["best_fd"]), int(f.attrs["best_step"])
+    except (OSError, KeyError):
+        return None
+
+
 def pid_alive(pid):
     try:
         os.kill(pid, 0)
@@ -167,6 +177,9 @@ def main():
                 r.update(final_fd=float(m["eval_fd"][last]), final_step=int(m["step"][last]),
                          best_fd=float(m["eval_fd"][best]), best_step=int(m["step"][best]),
                          diversity=float(m["eval_div"][last]))
+                best_h5 = best_attrs(os.path.join(run, "best.h5"))
+                if best_h5:
+                    r.update(best_fd=best_h5[0], best_step=best_h5[1])
                 curves.append((r["run"], m["step"][scored], m["eval_fd"][scored], m["eval_frac"][scored],
                                m["eval_div"][scored]))
         rows.append(r)
