@@ -24,6 +24,7 @@ typedef struct {
                                  tutorial's quirk, D-real and G losses times 1-s */
     /* Adam */
     double lr, beta1, beta2, epsilon;
+    double cooldown;          /* the last share of the steps in which the lr decays linearly to 0 */
     /* run */
     int batch_size;           /* per rank */
     int steps;                /* iterations; 0 = images / global batch (set by the run) */
@@ -63,6 +64,9 @@ typedef struct {
     int clamped;              /* 1 if beta1 or beta2 had to be clamped at 0 */
 } adam_scaled;
 adam_scaled config_scale_adam(const gan_config *cfg, long long global_batch);
+
+/* The multiplier of Adam's lr for step `step` + 1 of `steps` under --cooldown (see config.c). */
+double config_lr_factor(double cooldown, long long step, long long steps);
 
 /* Fill cfg with the defaults (the classic tutorial model, batch 64). */
 void config_defaults(gan_config *cfg);

@@ -56,6 +56,7 @@ typedef struct {
     double phase_seconds[PHASE_COUNT]; /* time per phase since trainer_init */
     int probe_wait;      /* benchmark only: a barrier before each gradient allreduce, timed as
                             PHASE_WAIT, splits waiting for the slowest rank from moving data */
+    double lr_factor;    /* Adam's lr times this in the next step (--cooldown's schedule); 1 by default */
     float *ema;          /* (G's n_params) moving average of G's parameters, or NULL; owned */
     float ema_decay;
     gan_stats sum;       /* summed per-step stats since the last trainer_take_stats (skipped

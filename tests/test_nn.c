@@ -419,6 +419,17 @@ static void test_scale_rule(void)
     a = config_scale_adam(&c, 512);
     CHECK(a.lr == 1e-3 && a.beta1 == 0.9 && a.beta2 == 0.999 && a.epsilon == 1e-8, "none keeps everything");
 
+    /* --cooldown 0.25 over 1000 steps: constant through step 750, then (1000 - step) / 250. */
+    CHECK_NEAR(config_lr_factor(0.25, 0, 1000), 1.0, 0);
+    CHECK_NEAR(config_lr_factor(0.25, 750, 1000), 1.0, 0);
+    CHECK_NEAR(config_lr_factor(0.25, 751, 1000), 0.996, 1e-15);
+    CHECK_NEAR(config_lr_factor(0.25, 900, 1000), 0.4, 1e-15);
+    CHECK_NEAR(config_lr_factor(0.25, 999, 1000), 0.004, 1e-15);
+    CHECK_NEAR(config_lr_factor(0.25, 1000, 1000), 0.0, 0);
+    CHECK_NEAR(config_lr_factor(0.0, 999, 1000), 1.0, 0);
+    CHECK_NEAR(config_lr_factor(1.0, 0, 1000), 1.0, 0);
+    CHECK_NEAR(config_lr_factor(1.0, 500, 1000), 0.5, 1e-15);
+
     /* Counts with suffixes, strictly. */
     long long v = 0;
     err_buf err;

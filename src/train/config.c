@@ -216,6 +216,20 @@ adam_scaled config_scale_adam(const gan_config *cfg, long long global_batch)
     return a;
 }
 
+/*
+ * --cooldown C: the lr holds for the first (1 - C) of the steps, then falls linearly to 0 over
+ * the last C (as in CycleGAN's linear decay). `step` steps are done; the factor is for the next
+ * one, so the last step of the run still moves (factor 1 / (C steps)). A pure function of the
+ * step: a resume continues the same schedule.
+ */
+double config_lr_factor(double cooldown, long long step, long long steps)
+{
+    const double decay_steps = cooldown * (double)steps;
+    const double left = (double)(steps - step);
+    if (decay_steps <= 0 || left >= decay_steps) return 1.0;
+    return left > 0 ? left / decay_steps : 0.0;
+}
+
 /* ---- config files and OUT/config.ini ------------------------------------------------------ */
 
 /* Read FILE's lines (config_file.c) and check every key against the table: each must name

@@ -23,6 +23,8 @@ const option options[] = {
     {"beta1", OPT_DOUBLE, F(beta1), 0, 0.999999, "Adam beta1, in [0, 1)", NULL, 0},
     {"beta2", OPT_DOUBLE, F(beta2), 0, 0.999999999, "Adam beta2, in [0, 1)", NULL, 0},
     {"epsilon", OPT_DOUBLE, F(epsilon), 1e-30, 1, "Adam epsilon", NULL, 0},
+    {"cooldown", OPT_DOUBLE, F(cooldown), 0, 1, "decay the lr linearly to 0 over this last share of the "
+     "steps (0: constant lr)", NULL, 0},
     {"batch-size", OPT_INT, F(batch_size), 1, 1 << 20, "images per rank per step (global = x ranks)", NULL, 0},
     {"steps", OPT_INT, F(steps), 1, 2000000000, "training iterations (each: a D step, then a G step); "
      "default: --images / global batch", NULL, 0},
@@ -69,6 +71,7 @@ const size_t n_options = sizeof options / sizeof options[0];
 #define GAN_DEFAULT_IMAGES 5120000LL
 #define GAN_DEFAULT_SCALE_RULE "sqrt"
 #define GAN_DEFAULT_AUGMENT "translate,cutout"
+#define GAN_DEFAULT_COOLDOWN 0.0
 
 /* Ten minutes (PyTorch's default for its NCCL watchdog): a step, a checkpoint and a
  * quality score take seconds here, so only a rank that stopped responding waits this long
@@ -93,6 +96,7 @@ void config_defaults(gan_config *cfg)
     cfg->beta1 = 0.9;
     cfg->beta2 = 0.999;
     cfg->epsilon = 1e-8;
+    cfg->cooldown = GAN_DEFAULT_COOLDOWN;
     cfg->batch_size = 64;
     cfg->steps = 0; /* from the image budget */
     cfg->images = GAN_DEFAULT_IMAGES;
@@ -128,6 +132,7 @@ static void apply_seed_preset(gan_config *cfg)
     cfg->images = 0;
     strcpy(cfg->scale_rule, "none"); /* its batch of 1 ran with these very settings */
     strcpy(cfg->augment, "none");
+    cfg->cooldown = 0.0;
     cfg->dropout = 0.0;
     strcpy(cfg->smoothing_style, "scale");
 }

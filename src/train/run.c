@@ -113,6 +113,9 @@ static void print_banner(const run *r)
            "%.4g x reference %d; given lr %g, beta1 %g, beta2 %g, epsilon %g)%s\n", a->lr, a->beta1, a->beta2,
            a->epsilon, c->scale_rule, r->global_batch, a->kappa, c->reference_batch, c->lr, c->beta1, c->beta2,
            c->epsilon, c->augment[0] && strcmp(c->augment, "none") ? "; D's inputs augmented" : "");
+    if (c->cooldown > 0)
+        printf("schedule: lr constant to step %lld, then linearly to 0 at step %d (--cooldown %g)\n",
+               c->steps - (long long)(c->cooldown * c->steps), c->steps, c->cooldown);
     if (a->clamped)
         printf("warning: --scale-rule sqrt at %.4g x the reference batch would make a beta negative: clamped at 0 "
                "(Adam without that moment); a smaller --batch-size or --scale-rule linear avoids it\n", a->kappa);
@@ -278,6 +281,7 @@ int run_train(run *r)
     int rc = STEP_OK;
     while (t->step < c->steps && rc == STEP_OK && !t->stopping) {
         t->stop_requested = launch_stop_requested();
+        t->lr_factor = config_lr_factor(c->cooldown, t->step, c->steps);
         trainer_step(t);
         const long long step = t->step;
         if (t->skipped && r->rank == 0 && !t->diverged) note_skipped(t);

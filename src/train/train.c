@@ -65,6 +65,7 @@ void trainer_init(trainer *t, const gan_hparams *hp, int batch, const uint8_t *a
 {
     memset(t, 0, sizeof *t);
     t->comm = comm;
+    t->lr_factor = 1.0;
     MPI_CHECK(MPI_Comm_rank(comm, &t->rank));
     MPI_CHECK(MPI_Comm_size(comm, &t->world));
     gan_init(&t->model, hp, batch);
@@ -168,7 +169,9 @@ void trainer_step(trainer *t)
     sync_gradients(t, m->d.grads, m->d.n_params + MLP_SPARE, &mark);
     t->stopping = d_spare[SPARE_STOP] > 0.0f;
     const float mean = 1.0f / (float)t->world; /* Adam scales the sums into means */
-    if (!step_nonfinite(t, &m->d, "D")) mlp_adam_step(&m->d, &m->hp.adam, mean);
+    adam_config adam = m->hp.adam;
+    adam.lr *= t->lr_factor;
+    if (!step_nonfinite(t, &m->d, "D")) mlp_adam_step(&m->d, &adam, mean);
     lap(t, PHASE_ADAM, &mark);
 
     /* G step, reusing G's forward pass from the D step; not run when D's step was dropped */
@@ -182,7 +185,7 @@ void trainer_step(trainer *t)
         g_spare[SPARE_NONFINITE_LOSS] = isfinite(st.g_loss) ? 0.0f : 1.0f;
         sync_gradients(t, m->g.grads, m->g.n_params + MLP_SPARE, &mark);
         if (!step_nonfinite(t, &m->g, "G")) {
-            mlp_adam_step(&m->g, &m->hp.adam, mean);
+            mlp_adam_step(&m->g, &adam, mean);
             if (t->ema) {
                 const float d = t->ema_decay, one_minus_d = 1.0f - d;
                 for (size_t i = 0; i < m->g.n_params; i++) t->ema[i] = d * t->ema[i] + one_minus_d * m->g.params[i];
