@@ -51,7 +51,7 @@ const option options[] = {
     {"resume", OPT_STRING, F(resume), NOLIMIT, "continue from PATH, or without a value from OUT/checkpoint.h5",
      RESUME_FROM_OUT, 1},
     {"ema-decay", OPT_DOUBLE, F(ema_decay), 0, 0.999999, "keep an EMA of G's weights with this decay (0: off); gan_sample/gan_eval use it", NULL, 0},
-    {"eval-every", OPT_INT, F(eval_every), 0, 2000000000, "steps between quality scores (gan_eval's, 500 samples) "
+    {"eval-every", OPT_INT, F(eval_every), 0, 2000000000, "steps between quality scores (gan_eval's, 2000 samples) "
      "in history.h5 and best.h5 (0: off; default: 20 scores per run)", NULL, 0},
     {"classifier", OPT_STRING, F(classifier), NOLIMIT, "digit classifier weights for --eval-every", NULL, 0},
     {"keep-checkpoints", OPT_INT, F(keep_checkpoints), 0, 1000000,
@@ -71,7 +71,7 @@ const size_t n_options = sizeof options / sizeof options[0];
 #define GAN_DEFAULT_IMAGES 5120000LL
 #define GAN_DEFAULT_SCALE_RULE "sqrt"
 #define GAN_DEFAULT_AUGMENT "translate,cutout"
-#define GAN_DEFAULT_COOLDOWN 0.0
+#define GAN_DEFAULT_COOLDOWN 0.25
 
 /* Ten minutes (PyTorch's default for its NCCL watchdog): a step, a checkpoint and a
  * quality score take seconds here, so only a rank that stopped responding waits this long

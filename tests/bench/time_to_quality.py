@@ -31,6 +31,12 @@ def spread(xs, fmt):
     return f"{fmt.format(np.mean(xs))} [{fmt.format(min(xs))}-{fmt.format(max(xs))}]"
 
 
+def pct(rs, key):
+    """Per-seed percentages, lowest first: the 99% criterion is about every seed."""
+    xs = sorted(100 * r[key] for r in rs if np.isfinite(r[key]))
+    return " / ".join(f"{x:.1f}" if key == "frac" else f"{x:.2f}" for x in xs) or "-"
+
+
 rows = []
 floor = None
 for n in sorted({int(m) for m in re.findall(r"/n(\d+)_s\d+$", "\n".join(glob.glob(f"{d}/n*_s*")), re.M)}):
@@ -40,6 +46,9 @@ for n in sorted({int(m) for m in re.findall(r"/n(\d+)_s\d+$", "\n".join(glob.glo
         b, c = result(run + ".best.eval"), result(run + ".checkpoint.eval")
         if not b or not c:
             continue
+        for r, f in ((b, "best"), (c, "checkpoint")):  # the share as the digit on 5,000 samples
+            r5 = result(f"{run}.{f}.eval5k")
+            r["frac5k"] = r5["frac"] if r5 else float("nan")
         floor = b["floor_fd"]
         best.append(b), final.append(c)
         with h5py.File(f"{run}/history.h5", "r", libver="latest", swmr=True) as f:
@@ -71,18 +80,20 @@ if torch_runs:
         hit_s.append(first[0]["train_seconds"] if first else None)
         wall.append(scores[-1][1]["train_seconds"])
         ok = [r for r, a in scores if r["nn"] >= 0.9] or [r for r, a in scores]
-        best.append(min(ok, key=lambda r: r["fd"]))
-        final.append(scores[-1][0])
+        best.append(dict(min(ok, key=lambda r: r["fd"]), frac5k=float("nan")))
+        final.append(dict(scores[-1][0], frac5k=float("nan")))
     rows.append(("PyTorch, batch 64, 1 process", len(best), sum(x is not None for x in hit_img), hit_img, hit_s, wall,
                  best, final))
 
 print(f"Budget {images / 1e6:g}M images; target FD <= {2 * floor:.1f} (2x the real/real floor {floor:.2f}); "
       f"{cores} cores. Mean [min-max] over seeds; seconds are training time (scoring excluded).\n")
 print("| run | seeds | reached target | M images to target | s to target | s in all | best FD | best div | "
-      "best nn | best bg | best speckle | final FD | final div | final nn |")
-print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+      "best nn | best bg | best speckle | best % digit (1k) | best % digit (5k) | final FD | final div | final nn | "
+      "final % digit (5k) |")
+print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for label, k, hits, hi, hs, w, b, f in rows:
     g = lambda rs, key, fmt: spread([r[key] for r in rs], fmt)
     print(f"| {label} | {k} | {hits}/{k} | {spread(hi, '{:.2f}')} | {spread(hs, '{:.0f}')} | {spread(w, '{:.0f}')} | "
           f"{g(b, 'fd', '{:.1f}')} | {g(b, 'div', '{:.2f}')} | {g(b, 'nn', '{:.2f}')} | {g(b, 'bg', '{:.2f}')} | "
-          f"{g(b, 'speckle', '{:.4f}')} | {g(f, 'fd', '{:.1f}')} | {g(f, 'div', '{:.2f}')} | {g(f, 'nn', '{:.2f}')} |")
+          f"{g(b, 'speckle', '{:.4f}')} | {pct(b, 'frac')} | {pct(b, 'frac5k')} | {g(f, 'fd', '{:.1f}')} | "
+          f"{g(f, 'div', '{:.2f}')} | {g(f, 'nn', '{:.2f}')} | {pct(f, 'frac5k')} |")
