@@ -16,8 +16,8 @@
 #include "quality.h"
 
 /* Samples per score: 2,000, so that the share classified as the digit, which best.h5's guard
- * tests, is known to about +-0.2 points (at 500 a pick chosen among 20 scores read 0.4-0.6
- * points above its value on 5,000 fresh samples; docs/quality.md). A score takes ~0.1 s. */
+ * tests, is known to about +-0.2 point (at 500, picks read from 0.3 below to 0.6 above their
+ * value on 5,000 fresh samples; docs/quality.md). A score takes about 0.05 s. */
 enum { EVAL_SAMPLES = 2000 };
 
 typedef struct {
