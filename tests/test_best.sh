@@ -22,7 +22,7 @@ check "best.h5 written only at improving scores, and at every one" $PY - <<'PY'
 import h5py, numpy as np
 h = h5py.File("run/history.h5", "r", libver="latest", swmr=True)["metrics"]
 steps, fd, nn, frac = h["step"][:], h["eval_fd"][:], h["eval_nn"][:], h["eval_frac"][:]
-minfrac = float(open("minfrac.txt").read()) / 100 - 5e-4  # printed with one decimal
+minfrac = float(open("minfrac.txt").read()) / 100 - 5e-5  # printed with two decimals
 best, want = np.inf, []
 for s, f, n, c in zip(steps, fd, nn, frac):
     if np.isfinite(f) and f < best and n >= 0.9 and c >= minfrac:

@@ -4,7 +4,10 @@
 # for checkpoints that do not match the options or are malformed.
 source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
-common=(--log-every 50 --sample-every 50 --checkpoint-every 60)
+# --cooldown 0: these resumes continue a shorter run (--steps 100) to 200 steps, and the
+# cool-down follows --steps, so each leg would have its own. The cool-down's own resume is
+# checked below, from inside the uninterrupted run's decay.
+common=(--log-every 50 --sample-every 50 --checkpoint-every 60 --cooldown 0)
 
 for n in 1 2; do
   mpi $n --steps 200 "${common[@]}" --out run > /dev/null 2>&1 && mv run full$n
@@ -53,8 +56,20 @@ mpi 2 --steps 100 "${common[@]}" "${aug[@]}" --out run > /dev/null 2>&1
 mpi 2 --steps 200 "${common[@]}" "${aug[@]}" --out run --resume > /dev/null 2>&1
 check "--augment: 100 + resume 100 == 200 steps, byte-identical" cmp aug_full/checkpoint.h5 run/checkpoint.h5
 mpi 2 --steps 200 "${common[@]}" --augment none --out noaug > /dev/null 2>&1
-check "--augment changes the run (it is not a no-op)" bash -c '! cmp -s aug_full/checkpoint.h5 noaug/checkpoint.h5'
+check "--augment changes the run (it is not a no-op)" bash -c "! $PY '$HERE/same_state.py' aug_full/checkpoint.h5 noaug/checkpoint.h5 > /dev/null 2>&1"
 rm -rf run noaug
+
+# The cool-down (on by default: the last 50 of 200 steps) is a function of the step and
+# --steps, so a resume continues it exactly: the run resumed from its own step-180 checkpoint,
+# inside the decay, ends as the uninterrupted run does.
+cool=(--steps 200 --log-every 50 --sample-every 50 --checkpoint-every 60)
+mpi 2 "${cool[@]}" --keep-checkpoints 3 --out cool > /dev/null 2>&1
+mpi 2 "${cool[@]}" --out cool_resumed --resume cool/checkpoint_0000000180.h5 > cool.log 2>&1
+check "--cooldown: resume inside the decay exits 0 ($(tail -1 cool.log))" test $? -eq 0
+check "--cooldown: resumed inside the decay == uninterrupted" \
+  $PY "$HERE/same_state.py" cool/checkpoint.h5 cool_resumed/checkpoint.h5
+check "--cooldown changes the run (it is not a no-op)" bash -c "! $PY '$HERE/same_state.py' cool/checkpoint.h5 full2/checkpoint.h5 > /dev/null 2>&1"
+rm -rf cool cool_resumed
 
 # Resume from an older checkpoint: history rows written after it are dropped.
 mpi 2 --steps 150 "${common[@]}" --keep-checkpoints 2 --out keep > /dev/null 2>&1

@@ -154,8 +154,6 @@ with h5py.File("skip/checkpoint.h5", "r") as f:
     for name in ("generator/dense2/kernel", "discriminator/dense1/kernel", "optimizer/discriminator/v"):
         assert np.all(np.isfinite(f[name][()])), name
 PY
-check "skip: check_layout takes the dropped steps from history.h5" \
-  $PY "$HERE/check_layout.py" skip --steps 60 --world 2
 echo "divergence, stop: status $stop_status; $(grep 'gan_train: error' stop.err)"
 check "stop: exit 3 (got $stop_status)" test "$stop_status" -eq 3
 check "stop: one clear message" grep -q "^gan_train: error: step [0-9]*: non-finite D's loss on 1 of 2 ranks (--on-nonfinite stop); stopped without applying it or writing a checkpoint" stop.err

@@ -45,7 +45,10 @@ double best_min_frac(const run *r)
 int best_keep(run *r, const quality *q, long long step, const run_state *state)
 {
     /* A non-finite G scores NaN; a non-finite D or Adam state must not reach best.h5 either. */
-    if (!(q->frechet < r->best_fd) || !(q->nn_ratio >= BEST_NN_GUARD) || !(q->frac_target >= best_min_frac(r)) ||
+    /* The share is a count over EVAL_SAMPLES; the tolerance keeps a share exactly at the bound
+     * (e.g. 99.1%) from failing on the rounding of floor - slack. */
+    if (!(q->frechet < r->best_fd) || !(q->nn_ratio >= BEST_NN_GUARD) ||
+        !(q->frac_target >= best_min_frac(r) - 1e-9) ||
         !trainer_finite(&r->t)) {
         r->scores_since_best++;
         return 0;

@@ -221,7 +221,7 @@ int run_open(run *r, int argc, char **argv)
     print_banner(r);
     if (r->rank == 0 && c->eval_every > 0)
         printf("scores: every %d steps, %d samples; OUT/best.h5 when the Frechet distance improves with a "
-               "nearest-neighbour ratio >= 0.9 and >= %.1f%% classified as %d (real images: %.1f%%)%s\n",
+               "nearest-neighbour ratio >= 0.9 and >= %.2f%% classified as %d (real images: %.2f%%)%s\n",
                c->eval_every, EVAL_SAMPLES, 100 * best_min_frac(r), c->digit, 100 * r->eval.floor.frac_target,
                c->patience ? "; --patience counts scores without improvement" : "");
     if (c->ema_decay > 0) trainer_enable_ema(&r->t, (float)c->ema_decay);
