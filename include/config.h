@@ -65,8 +65,10 @@ typedef struct {
 } adam_scaled;
 adam_scaled config_scale_adam(const gan_config *cfg, long long global_batch);
 
-/* The multiplier of Adam's lr for step `step` + 1 of `steps` under --cooldown (see config.c). */
+/* The multiplier of Adam's lr for step `step` + 1 of `steps` under --cooldown, and the number of
+ * steps its decay lasts (see config.c). */
 double config_lr_factor(double cooldown, long long step, long long steps);
+long long config_cooldown_steps(double cooldown, long long steps);
 
 /* Fill cfg with the defaults (the classic tutorial model, batch 64). */
 void config_defaults(gan_config *cfg);

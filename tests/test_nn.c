@@ -429,6 +429,13 @@ static void test_scale_rule(void)
     CHECK_NEAR(config_lr_factor(0.0, 999, 1000), 1.0, 0);
     CHECK_NEAR(config_lr_factor(1.0, 0, 1000), 1.0, 0);
     CHECK_NEAR(config_lr_factor(1.0, 500, 1000), 0.5, 1e-15);
+    /* A fractional decay is rounded down to whole steps: 0.25 x 26667 = 6666.75 -> 6666, so the
+     * lr is full through step 20001 = 26667 - 6666, as the start-up line says. */
+    CHECK(config_cooldown_steps(0.25, 26667) == 6666, "0.25 x 26667 -> %lld", config_cooldown_steps(0.25, 26667));
+    CHECK(config_cooldown_steps(0.29, 100) == 29, "0.29 x 100 -> %lld", config_cooldown_steps(0.29, 100));
+    CHECK_NEAR(config_lr_factor(0.25, 20001, 26667), 1.0, 0);
+    CHECK_NEAR(config_lr_factor(0.25, 20002, 26667), 6665.0 / 6666.0, 1e-15);
+    CHECK_NEAR(config_lr_factor(0.25, 2, 3), 1.0, 0); /* 0.75 steps: no decay at all */
 
     /* Counts with suffixes, strictly. */
     long long v = 0;

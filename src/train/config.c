@@ -216,18 +216,26 @@ adam_scaled config_scale_adam(const gan_config *cfg, long long global_batch)
     return a;
 }
 
+/* The steps in --cooldown's decay: a whole number, so that the start-up line and the schedule
+ * agree (the 1e-9 keeps 0.29 x 100 at 29). */
+long long config_cooldown_steps(double cooldown, long long steps)
+{
+    return (long long)(cooldown * (double)steps + 1e-9);
+}
+
 /*
- * --cooldown C: the lr holds for the first (1 - C) of the steps, then falls linearly to 0 over
- * the last C (as in CycleGAN's linear decay). `step` steps are done; the factor is for the next
- * one, so the last step of the run still moves (factor 1 / (C steps)). A pure function of the
- * step: a resume continues the same schedule.
+ * --cooldown C: the lr holds for the first steps - D steps (D = C steps, rounded down), then
+ * falls linearly to 0 over the last D (as in CycleGAN's linear decay). `step` steps are done;
+ * the factor is the schedule's value there and applies to the next step, so the last step still
+ * moves (factor 1 / D). A pure function of the step and the length in steps: a resume to the
+ * same length continues the same schedule.
  */
 double config_lr_factor(double cooldown, long long step, long long steps)
 {
-    const double decay_steps = cooldown * (double)steps;
-    const double left = (double)(steps - step);
-    if (decay_steps <= 0 || left >= decay_steps) return 1.0;
-    return left > 0 ? left / decay_steps : 0.0;
+    const long long decay = config_cooldown_steps(cooldown, steps);
+    const long long left = steps - step;
+    if (decay <= 0 || left >= decay) return 1.0;
+    return left > 0 ? (double)left / (double)decay : 0.0;
 }
 
 /* ---- config files and OUT/config.ini ------------------------------------------------------ */

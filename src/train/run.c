@@ -113,9 +113,10 @@ static void print_banner(const run *r)
            "%.4g x reference %d; given lr %g, beta1 %g, beta2 %g, epsilon %g)%s\n", a->lr, a->beta1, a->beta2,
            a->epsilon, c->scale_rule, r->global_batch, a->kappa, c->reference_batch, c->lr, c->beta1, c->beta2,
            c->epsilon, c->augment[0] && strcmp(c->augment, "none") ? "; D's inputs augmented" : "");
-    if (c->cooldown > 0)
+    const long long decay = config_cooldown_steps(c->cooldown, c->steps);
+    if (decay > 0)
         printf("schedule: lr constant to step %lld, then linearly to 0 at step %d (--cooldown %g)\n",
-               c->steps - (long long)(c->cooldown * c->steps), c->steps, c->cooldown);
+               c->steps - decay, c->steps, c->cooldown);
     if (a->clamped)
         printf("warning: --scale-rule sqrt at %.4g x the reference batch would make a beta negative: clamped at 0 "
                "(Adam without that moment); a smaller --batch-size or --scale-rule linear avoids it\n", a->kappa);
@@ -232,6 +233,12 @@ int run_open(run *r, int argc, char **argv)
         printf("optimizer: the checkpoint was trained on %d rank%s; Adam's settings above are re-derived for this "
                "run's global batch of %lld (--scale-rule %s)\n", saved_world, saved_world == 1 ? "" : "s",
                r->global_batch, c->scale_rule);
+    /* The cool-down follows this run's length in steps, which a larger --steps, or --images on
+     * another rank count, changes: say where the schedule stands. */
+    if (c->resume[0] && r->rank == 0 && config_cooldown_steps(c->cooldown, c->steps) > 0)
+        printf("schedule: resuming at step %lld of %d with the lr at %.4g of its value (--cooldown %g of %d "
+               "steps)\n", r->t.step, c->steps, config_lr_factor(c->cooldown, r->t.step, c->steps), c->cooldown,
+               c->steps);
     if (c->resume[0] && r->rank == 0 && c->eval_every > 0) best_recall(r);
     if (c->dry_run) return record_dry_run(r, argc, argv);
     if (mpi_agree(r->rank == 0 ? open_outputs(r) : 0)) return EXIT_RUNTIME;
