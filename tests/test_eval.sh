@@ -35,6 +35,8 @@ for set in zeros ones noise salty diverged; do
 done
 value() { grep "^RESULT" "$1" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2; }
 check "real zeros: classified as 0 (>= 0.95)" awk -v v="$(value zeros.txt frac)" 'BEGIN { exit !(v >= 0.95) }'
+check "the share's standard error is sqrt(p (1 - p) / n)" awk -v p="$(value zeros.txt frac)" -v n="$(value zeros.txt n)" \
+  -v se="$(sed -n 's/^ *its standard error *//p' zeros.txt)" 'BEGIN { exit !(n > 0 && (se - sqrt(p * (1 - p) / n))^2 < 1e-8) }'
 check "real zeros: Frechet distance within 2x the real/real floor" \
   awk -v v="$(value zeros.txt fd)" -v f="$(value zeros.txt floor_fd)" 'BEGIN { exit !(v <= 2 * f) }'
 check "real zeros: diversity ratio near 1" awk -v v="$(value zeros.txt div)" 'BEGIN { exit !(v > 0.9 && v < 1.1) }'

@@ -192,6 +192,9 @@ int main(int argc, char **argv)
            step >= 0 ? "" : " (samples file)", real.n, digit);
     printf("  %-28s %10s %12s\n", "", "samples", "real/real");
     printf("  %-28s %10.4f %12.4f\n", "classified as the digit", q.frac_target, floor.frac_target);
+    /* The share is a count over n samples: its binomial standard error says how far another n
+     * samples of the same generator may read (docs/quality.md: about 0.3 point at 1,000). */
+    printf("  %-28s %10.4f\n", "  its standard error", sqrt(q.frac_target * (1.0 - q.frac_target) / (double)n));
     printf("  %-28s %10.4f %12.4f\n", "mean confidence", q.confidence, floor.confidence);
     printf("  %-28s %10.3f %12.3f\n", "Frechet distance (features)", q.frechet, floor.frechet);
     printf("  %-28s %10.4f %12.4f\n", "diversity ratio (1 = real)", q.diversity, floor.diversity);
