@@ -57,7 +57,8 @@ typedef struct {
     int probe_wait;      /* benchmark only: a barrier before each gradient allreduce, timed as
                             PHASE_WAIT, splits waiting for the slowest rank from moving data */
     double lr_factor;    /* Adam's lr times this in the next step (--cooldown's schedule); 1 by default */
-    float *ema;          /* (G's n_params) moving average of G's parameters, or NULL; owned */
+    float *ema;          /* (G's n_params) moving average of G's parameters, on rank 0 only (the
+                            one that scores and writes it), else NULL; owned */
     float ema_decay;
     gan_stats sum;       /* summed per-step stats since the last trainer_take_stats (skipped
                             steps are left out) */

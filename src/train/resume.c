@@ -19,15 +19,9 @@ int trainer_resume(trainer *t, const char *path, long long seed, int n_images, i
         MPI_CHECK(MPI_Bcast(nets[k]->v, (int)nets[k]->n_params, MPI_FLOAT, 0, t->comm));
         MPI_CHECK(MPI_Bcast(&nets[k]->adam_t, 1, MPI_LONG_LONG, 0, t->comm));
     }
-    /* The moving average continues if the checkpoint has one, else restarts from G. */
-    int has_ema = t->rank == 0 && info.ema != NULL;
-    MPI_CHECK(MPI_Bcast(&has_ema, 1, MPI_INT, 0, t->comm));
-    if (t->ema && has_ema) {
-        if (t->rank == 0) memcpy(t->ema, info.ema, sizeof(float) * nets[0]->n_params);
-        MPI_CHECK(MPI_Bcast(t->ema, (int)nets[0]->n_params, MPI_FLOAT, 0, t->comm));
-    } else if (t->ema) {
-        memcpy(t->ema, nets[0]->params, sizeof(float) * nets[0]->n_params);
-    }
+    /* The moving average (rank 0's alone) continues if the checkpoint has one, else restarts
+     * from G. */
+    if (t->ema) memcpy(t->ema, info.ema ? info.ema : nets[0]->params, sizeof(float) * nets[0]->n_params);
     long long facts[4] = {info.step, info.world_size, info.n_images, info.seed};
     MPI_CHECK(MPI_Bcast(facts, 4, MPI_LONG_LONG, 0, t->comm));
     t->step = facts[0];

@@ -82,6 +82,7 @@ void trainer_init(trainer *t, const gan_hparams *hp, int batch, const uint8_t *a
 void trainer_enable_ema(trainer *t, float decay)
 {
     t->ema_decay = decay;
+    if (t->rank != 0) return; /* only rank 0 scores and writes it: the others would update it for nothing */
     t->ema = xmalloc(sizeof(float) * t->model.g.n_params);
     memcpy(t->ema, t->model.g.params, sizeof(float) * t->model.g.n_params);
 }
