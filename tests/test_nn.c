@@ -362,11 +362,14 @@ static void test_augment(void)
             wrong += y[i * C + j] != want;
         }
     CHECK(wrong == 0, "%d pixels of the shifted image are wrong", wrong);
-    /* Image 1: no shift, an 8x8 cutout centred at (row 3, col 4): rows -1..6, cols 0..7 black. */
+    /* Image 1: no shift, a 6x6 cutout centred at (row 3, col 4): rows 0..5, cols 1..6 black. */
     augment_forward(p + 1, AUG_CUTOUT, 1, R, C, x + X, y + X);
     wrong = 0;
     for (int i = 0; i < R; i++)
-        for (int j = 0; j < C; j++) wrong += y[X + i * C + j] != (j < 8 ? -1.0f : x[X + i * C + j]);
+        for (int j = 0; j < C; j++) {
+            const int cut = i <= 5 && j >= 1 && j <= 6;
+            wrong += y[X + i * C + j] != (cut ? -1.0f : x[X + i * C + j]);
+        }
     CHECK(wrong == 0, "%d pixels of the cut-out image are wrong", wrong);
 
     /* Backward: d(sum c*y)/dx by central differences, for random draws of both. */
