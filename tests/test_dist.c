@@ -8,6 +8,8 @@
  *     and Adam moments.
  *  3. Uneven shards (including ranks with a single image and batches larger
  *     than the shard) run the same number of steps and finish.
+ *  4. The ranks' shards together hold every image exactly once (by index).
+ * (test_union_step checks the trainer's own step, trainer_step, against the union batch.)
  */
 #include <mpi.h>
 #include <stdlib.h>
@@ -22,12 +24,38 @@ static const gan_hparams hp = {.noise_dim = 10, .g_hidden = 16, .d_hidden = 12, 
                                .leaky_alpha = 0.01f, .dropout = 0.2f, .smoothing = 0.1f,
                                .smooth_by_scale = 0, .adam = {1e-3, 0.9, 0.999, 1e-8}};
 
+/* n random images; the first two pixels of image i hold i (n <= 65536), so a shard's
+ * images say which of the whole set they are. */
 static uint8_t *make_images(int n)
 {
     uint8_t *px = malloc((size_t)n * hp.image_size);
     rng_t r = rng_make(99, 7);
     for (int i = 0; i < n * hp.image_size; i++) px[i] = (uint8_t)rng_below(&r, 256);
+    for (int i = 0; i < n; i++) {
+        px[(size_t)i * hp.image_size] = (uint8_t)(i & 255);
+        px[(size_t)i * hp.image_size + 1] = (uint8_t)(i >> 8);
+    }
     return px;
+}
+
+/* Collective: 1 if the ranks' shards together hold every image exactly once (by the index
+ * make_images wrote into it), on every rank. */
+static int shards_cover_all_once(const data_shard *s, int n_images)
+{
+    int *mine = malloc(sizeof(int) * (size_t)(s->n > 0 ? s->n : 1));
+    for (int i = 0; i < s->n; i++) mine[i] = s->pixels[(size_t)i * s->X] | s->pixels[(size_t)i * s->X + 1] << 8;
+    int *counts = malloc(sizeof(int) * world), *offsets = malloc(sizeof(int) * world), total = 0;
+    MPI_Allgather(&s->n, 1, MPI_INT, counts, 1, MPI_INT, MPI_COMM_WORLD);
+    for (int r = 0; r < world; r++) offsets[r] = total, total += counts[r];
+    int *all = malloc(sizeof(int) * (size_t)total), *seen = calloc((size_t)n_images, sizeof(int));
+    MPI_Allgatherv(mine, s->n, MPI_INT, all, counts, offsets, MPI_INT, MPI_COMM_WORLD);
+    int ok = total == n_images;
+    for (int i = 0; i < total; i++) {
+        if (all[i] < 0 || all[i] >= n_images || seen[all[i]]++) ok = 0;
+    }
+    for (int i = 0; i < n_images; i++) ok &= seen[i] == 1;
+    free(mine), free(counts), free(offsets), free(all), free(seen);
+    return ok;
 }
 
 static double rel_error(const float *got, const float *want, size_t n)
@@ -121,10 +149,9 @@ static void test_steps(int n_images, int batch, int steps)
         CHECK(same_everywhere(nets[k]->m, nets[k]->n_params), "%s Adam m differs across ranks", k ? "D" : "G");
         CHECK(same_everywhere(nets[k]->v, nets[k]->n_params), "%s Adam v differs across ranks", k ? "D" : "G");
     }
-    /* Every rank's shard is its block of the split; together they cover all images. */
-    int total = 0;
-    MPI_Allreduce(&t.shard.n, &total, 1, MPI_INT, MPI_SUM, MPI_COMM_WORLD);
-    CHECK(total == n_images, "shards hold %d of %d images", total, n_images);
+    /* Every rank's shard is its block of the split: together they hold every image once. */
+    CHECK(shards_cover_all_once(&t.shard, n_images), "the %d ranks' shards do not hold each of the %d images exactly once",
+          world, n_images);
     trainer_free(&t);
     free(px);
 }
