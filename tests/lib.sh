@@ -14,6 +14,27 @@ ok() { passed=$((passed + 1)); }
 bad() { failed=$((failed + 1)); echo "FAIL: $*" >&2; }
 # check DESCRIPTION COMMAND...: the command must succeed
 check() { local what=$1; shift; if "$@"; then ok; else bad "$what"; fi; }
+# check_num DESCRIPTION EXPR NAME=VALUE...: every VALUE must parse as a finite number (an empty
+# value, "nan", "inf" or text fails: awk would compare those as strings), and then EXPR, a
+# Python expression over the NAMEs (and sqrt), must hold.
+check_num() {
+  local what=$1; shift
+  if $PY - "$@" <<'PY'
+import math, sys
+expr, env = sys.argv[1], {"sqrt": math.sqrt}
+for arg in sys.argv[2:]:
+    name, _, text = arg.partition("=")
+    try:
+        env[name] = float(text)
+    except ValueError:
+        sys.exit(f"{name}={text!r} is not a number")
+    if not math.isfinite(env[name]):
+        sys.exit(f"{name}={text!r} is not finite")
+if not eval(expr, {"__builtins__": {}}, env):
+    sys.exit(f"{expr} is false for {', '.join(sys.argv[2:])}")
+PY
+  then ok; else bad "$what"; fi
+}
 
 # mpi N ARGS...: run gan_train on N ranks with a hard time limit (a hang is a failure).
 # The quality score is off unless a test asks for it (test_e2e and test_eval do).

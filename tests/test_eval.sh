@@ -31,38 +31,38 @@ for name, imgs in sets.items():
 PY
 for set in zeros ones noise salty diverged; do
   "$EVAL" --samples $set.h5 > $set.txt 2>&1
-  check "gan_eval on $set exits 0 ($(tail -1 $set.txt))" grep -q "^RESULT" $set.txt
+  rc=$?  # before the message's $(...) resets $?
+  check "gan_eval on $set exits 0 (got $rc: $(tail -1 $set.txt))" test $rc -eq 0
+  check "gan_eval on $set prints its RESULT line" grep -q "^RESULT" $set.txt
 done
 value() { grep "^RESULT" "$1" | tr ' ' '\n' | grep "^$2=" | cut -d= -f2; }
-check "real zeros: classified as 0 (>= 0.95)" awk -v v="$(value zeros.txt frac)" 'BEGIN { exit !(v >= 0.95) }'
-check "the share's standard error is sqrt(p (1 - p) / n)" awk -v p="$(value zeros.txt frac)" -v n="$(value zeros.txt n)" \
-  -v se="$(sed -n 's/^ *its standard error *//p' zeros.txt)" 'BEGIN { exit !(n > 0 && (se - sqrt(p * (1 - p) / n))^2 < 1e-8) }'
-check "real zeros: Frechet distance within 2x the real/real floor" \
-  awk -v v="$(value zeros.txt fd)" -v f="$(value zeros.txt floor_fd)" 'BEGIN { exit !(v <= 2 * f) }'
-check "real zeros: diversity ratio near 1" awk -v v="$(value zeros.txt div)" 'BEGIN { exit !(v > 0.9 && v < 1.1) }'
-check "real zeros: nearest-neighbour ratio near 1 (they do not find themselves)" \
-  awk -v v="$(value zeros.txt nn)" -v f="$(value zeros.txt floor_nn)" 'BEGIN { exit !(v > 0.9 && v < 1.1 && f > 0.9 && f < 1.1) }'
-check "ones: almost none classified as 0" awk -v v="$(value ones.txt frac)" 'BEGIN { exit !(v <= 0.05) }'
-check "ones: Frechet distance > 10x the floor" \
-  awk -v v="$(value ones.txt fd)" -v f="$(value ones.txt floor_fd)" 'BEGIN { exit !(v > 10 * f) }'
+# The thresholds go through check_num (lib.sh): a value that is not a finite number ("nan",
+# or empty for a missing key) fails them, where awk would compare it as a string.
+check_num "real zeros: classified as 0 (>= 0.95)" "v >= 0.95" v="$(value zeros.txt frac)"
+check_num "the share's standard error is sqrt(p (1 - p) / n)" "n > 0 and (se - sqrt(p * (1 - p) / n)) ** 2 < 1e-8" \
+  p="$(value zeros.txt frac)" n="$(value zeros.txt n)" se="$(sed -n 's/^ *its standard error *//p' zeros.txt)"
+check_num "real zeros: Frechet distance within 2x the real/real floor" "v <= 2 * f" \
+  v="$(value zeros.txt fd)" f="$(value zeros.txt floor_fd)"
+check_num "real zeros: diversity ratio near 1" "0.9 < v < 1.1" v="$(value zeros.txt div)"
+check_num "real zeros: nearest-neighbour ratio near 1 (they do not find themselves)" "0.9 < v < 1.1 and 0.9 < f < 1.1" \
+  v="$(value zeros.txt nn)" f="$(value zeros.txt floor_nn)"
+check_num "ones: almost none classified as 0" "v <= 0.05" v="$(value ones.txt frac)"
+check_num "ones: Frechet distance > 10x the floor" "v > 10 * f" v="$(value ones.txt fd)" f="$(value ones.txt floor_fd)"
 # A classifier is overconfident off its data (here ~70% of uniform noise comes out as "0"), so
 # noise is told apart by the feature distance, the confidence and the nearest-neighbour ratio.
-check "noise: lower confidence than real zeros" \
-  awk -v v="$(value noise.txt conf)" -v z="$(value zeros.txt conf)" 'BEGIN { exit !(v < z - 0.2) }'
-check "noise: far from every training image (nearest-neighbour ratio > 2)" \
-  awk -v v="$(value noise.txt nn)" 'BEGIN { exit !(v > 2) }'
-check "noise: Frechet distance > 10x the floor" \
-  awk -v v="$(value noise.txt fd)" -v f="$(value noise.txt floor_fd)" 'BEGIN { exit !(v > 10 * f) }'
-check "noise is more diverse than real zeros" awk -v v="$(value noise.txt div)" 'BEGIN { exit !(v > 1.1) }'
+check_num "noise: lower confidence than real zeros" "v < z - 0.2" v="$(value noise.txt conf)" z="$(value zeros.txt conf)"
+check_num "noise: far from every training image (nearest-neighbour ratio > 2)" "v > 2" v="$(value noise.txt nn)"
+check_num "noise: Frechet distance > 10x the floor" "v > 10 * f" v="$(value noise.txt fd)" f="$(value noise.txt floor_fd)"
+check_num "noise is more diverse than real zeros" "v > 1.1" v="$(value noise.txt div)"
 check "a NaN pixel scores NaN, not a perfect match ($(grep ^RESULT diverged.txt | cut -d' ' -f4-8))" \
   test "$(value diverged.txt frac) $(value diverged.txt fd) $(value diverged.txt div) $(value diverged.txt nn)" = "nan nan nan nan"
 
 # Backgrounds: real zeros have the real share of grey pixels and almost no speckle; salt
 # noise on the same zeros is caught by both measures.
-check "real zeros: background grey ratio near 1" awk -v v="$(value zeros.txt bg)" 'BEGIN { exit !(v > 0.9 && v < 1.1) }'
-check "real zeros: speckle below 0.001" awk -v v="$(value zeros.txt speckle)" 'BEGIN { exit !(v < 0.001) }'
-check "salty zeros: speckle above 0.005" awk -v v="$(value salty.txt speckle)" 'BEGIN { exit !(v > 0.005) }'
-check "salty zeros: more grey pixels than real (> 1.03)" awk -v v="$(value salty.txt bg)" 'BEGIN { exit !(v > 1.03) }'
+check_num "real zeros: background grey ratio near 1" "0.9 < v < 1.1" v="$(value zeros.txt bg)"
+check_num "real zeros: speckle below 0.001" "v < 0.001" v="$(value zeros.txt speckle)"
+check_num "salty zeros: speckle above 0.005" "v > 0.005" v="$(value salty.txt speckle)"
+check_num "salty zeros: more grey pixels than real (> 1.03)" "v > 1.03" v="$(value salty.txt bg)"
 check "background measures match an independent computation" $PY - "$(value salty.txt bg)" "$(value salty.txt speckle)" "$HERE/../datasets" <<'PY'
 import sys, h5py, numpy as np
 def shares(x):  # grey share; speckle: lit pixels farther than 3 from the core (3x3 mean > 0.4)
@@ -137,7 +137,7 @@ mpi 2 --steps 200 --log-every 100 --out run > /dev/null 2>&1
 check "gan_eval on a checkpoint ($(tail -1 ck.txt))" grep -q "^RESULT step=200 n=300" ck.txt
 "$SAMPLE" --checkpoint run/checkpoint.h5 -n 300 --out s.h5 > /dev/null
 "$EVAL" --samples s.h5 > s.txt 2>&1
-check "checkpoint and its gan_sample file score the same" test "$(value ck.txt fd)" = "$(value s.txt fd)"
+check_num "checkpoint and its gan_sample file score the same" "a == b" a="$(value ck.txt fd)" b="$(value s.txt fd)"
 "$EVAL" --samples nothere.h5 > /dev/null 2> err.txt
 check "gan_eval: clear error on a missing file" grep -q "nothere.h5: cannot open samples file" err.txt
 summary
