@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The best generator and early stopping, checked against the run's own history.h5:
 # OUT/best.h5 is written exactly at the scores that improve the Frechet distance with a
-# nearest-neighbour ratio >= 0.9, holds that step's generator, and the tools read it;
+# nearest-neighbour ratio >= 0.9, holds that step's generator (the weights of the checkpoint
+# kept at that step), and the tools read it;
 # --patience K stops at the K-th score in a row without improvement (exit 0, final
 # checkpoint written); a resume keeps the best score; --images and --scale-rule are
 # printed and recorded.
@@ -9,7 +10,9 @@ source "$(dirname "$0")/lib.sh" "$@"
 cd "$TMP"
 BIN=$(dirname "$GAN")
 
-mpi 2 --images 76800 --eval-every 50 --log-every 50 --sample-every 0 --checkpoint-every 0 --out run > run.log 2>&1
+# A checkpoint at every score, all kept, so best.h5 can be compared with that step's state.
+mpi 2 --images 76800 --eval-every 50 --log-every 50 --sample-every 0 --checkpoint-every 50 --keep-checkpoints 12 \
+  --out run > run.log 2>&1
 check "a scored run exits 0" test $? -eq 0
 check "--images: 76800 images = 600 steps of 128 printed" grep -q "length: 76800 images = 600 steps of 128" run.log
 check "the effective Adam settings are printed" grep -q "optimizer: Adam lr 0.001414, beta1 0.8, beta2 0.998" run.log
@@ -38,6 +41,17 @@ with h5py.File("run/best.h5", "r") as b, h5py.File("run/checkpoint.h5", "r") as 
     assert abs(b.attrs["best_fd"] - fd[i]) < 1e-9
     for k in ("generator/dense1/kernel", "generator/dense2/bias", "discriminator/dense1/kernel"):
         assert b[k].shape == c[k].shape
+# It holds that step's generator: the weights of the checkpoint kept at that step, bit for bit.
+with h5py.File("run/best.h5", "r") as b, h5py.File(f"run/checkpoint_{want[-1]:010d}.h5", "r") as c:
+    assert c.attrs["step"] == want[-1]
+    names = []
+    c["generator"].visititems(lambda n, o: names.append("generator/" + n) if isinstance(o, h5py.Dataset) else None)
+    assert len(names) == 4, names
+    for k in names:
+        assert b[k][()].tobytes() == c[k][()].tobytes(), f"best.h5 {k} is not step {want[-1]}'s"
+    # (and the same networks' discriminator and Adam state: the checkpoint layout of that step)
+    for k in ("discriminator/dense1/kernel", "optimizer/generator/m", "optimizer/discriminator/v"):
+        assert b[k][()].tobytes() == c[k][()].tobytes(), f"best.h5 {k} is not step {want[-1]}'s"
     assert abs(c.attrs["effective_beta1"] - 0.8) < 1e-12 and c.attrs["images"] == 76800 and c.attrs["steps"] == 600
 PY
 "$BIN/gan_sample" --checkpoint run/best.h5 -n 16 --out best.png > /dev/null 2>&1

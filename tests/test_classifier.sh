@@ -52,8 +52,12 @@ check "gan_eval refuses the digit classifier on 14x14 images (exit 1)" \
 # With its own classifier, scoring, best.h5 and --patience work on that data.
 mpi 2 --data tiny-images-idx3-ubyte.gz --digit 1 --classifier tiny.h5 --steps 300 --eval-every 100 \
   --log-every 100 --out run > run.log 2>&1
-check "gan_train scores 14x14 images with their own classifier (exit 0)" grep -q "quality at step 300" run.log
+rc=$?
+check "gan_train with its own classifier exits 0 (got $rc: $(tail -1 run.log))" test $rc -eq 0
+check "gan_train scores 14x14 images with their own classifier" grep -q "quality at step 300" run.log
 check "best.h5 written for that data" test -s run/best.h5
 "$BIN/gan_eval" --checkpoint run/best.h5 --data tiny-images-idx3-ubyte.gz --digit 1 --classifier tiny.h5 -n 200 > eval.log 2>&1
+rc=$?
+check "gan_eval with that classifier exits 0 (got $rc)" test $rc -eq 0
 check "gan_eval scores it with that classifier" grep -q "^RESULT step=" eval.log
 summary

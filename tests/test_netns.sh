@@ -36,7 +36,9 @@ args=(--steps 300 --log-every 100 --sample-every 150 --checkpoint-every 150 --ev
 
 for nodes in 2 4; do
   on_nodes hosts$nodes $nodes "${args[@]}" --out run > multi$nodes.log 2>&1
-  check "$nodes-node run exits 0 ($(tail -2 multi$nodes.log))" grep -q "done: step 300 of 300" multi$nodes.log
+  rc=$?  # before the message's $(...) resets $?
+  check "$nodes-node run exits 0 (got $rc: $(tail -2 multi$nodes.log))" test $rc -eq 0
+  check "$nodes-node run says it is done" grep -q "done: step 300 of 300" multi$nodes.log
   check "$nodes-node run: start line lists $nodes hosts" grep -q "$nodes ranks on $nodes hosts: gannode1 (1)" multi$nodes.log
   check "$nodes-node run: layout" $PY "$HERE/check_layout.py" run --steps 300 --world $nodes
   mv run multi$nodes

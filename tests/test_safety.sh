@@ -18,6 +18,16 @@ alive() {
   done
   return 1
 }
+# descendants PID: every process below PID (its children, theirs, ...).
+descendants() { local p; for p in $(pgrep -P "$1"); do echo "$p"; descendants "$p"; done; }
+# left_of_job OUT PID...: those of the PIDs still alive, and any other process still running
+# gan_train with --out OUT (a child a rank forked has its command line), one line.
+left_of_job() {
+  local out=$1 p; shift
+  for p in "$@"; do alive "$p" && echo -n "$p "; done
+  for p in $(pgrep -f -- "--out $out( |\$)"); do alive "$p" && echo -n "$p "; done
+  echo
+}
 snapshot() { (cd "$1" && find . -type f -printf '%p %s %T@\n' | sort && find . -type f -exec md5sum {} + | sort); }
 
 # ---- process names and the lock -------------------------------------------------------
@@ -74,6 +84,7 @@ for trial in $(seq "${WATCHDOG_TRIALS:-1}"); do
   start_run 2 --steps 100000 "${args[@]}" --collective-timeout 10 --out hang
   wait_for_step 700
   r0=$(rank_pid 0) r1=$(rank_pid 1)
+  tree=$(descendants "$job" | tr '\n' ' ')  # mpirun itself is reaped by finish_run
   t0=$(date +%s.%N); kill -STOP "$r1"; finish_run
   secs=$(awk -v a="$t0" -v b="$(date +%s.%N)" 'BEGIN { printf "%.1f", b - a }')
   echo "watchdog trial $trial: kill -STOP of rank 1 -> job ended in ${secs}s with status $status"
@@ -82,7 +93,8 @@ for trial in $(seq "${WATCHDOG_TRIALS:-1}"); do
   check "watchdog: one line naming rank 0, its host, the step and the collective" \
     grep -Eq "^gan_train: rank 0 on $(hostname): waited 1[0-9] s in MPI_[A-Za-z]+ \([a-z_]+\.c:[0-9]+\) at step [0-9]+ \(--collective-timeout 10\)" run.log
   sleep 1
-  check "watchdog: no process of the job is left" bash -c "! kill -0 $job 2> /dev/null"
+  left=$(left_of_job hang $tree)
+  check "watchdog: no process of the job is left (its processes: $tree; left: '$left')" test -z "${left// /}"
   check "watchdog: neither rank is left (stat: $(ps -o stat= -p "$r0" "$r1" | tr '\n' ' '))" bash -c "$(declare -f alive); ! alive $r0 $r1"
   kill -CONT "$r1" 2> /dev/null
 done
@@ -159,5 +171,7 @@ check "stop: exit 3 (got $stop_status)" test "$stop_status" -eq 3
 check "stop: one clear message" grep -q "^gan_train: error: step [0-9]*: non-finite D's loss on 1 of 2 ranks (--on-nonfinite stop); stopped without applying it or writing a checkpoint" stop.err
 check "stop: checkpoint.h5 is still the finite one it resumed from" cmp edge/checkpoint.h5 stop/checkpoint.h5
 "$GAN" --on-nonfinite maybe > /dev/null 2> bad.err
-check "--on-nonfinite: a bad value is refused with exit 2 (got $?)" grep -q "on-nonfinite: 'maybe', expected skip or stop" bad.err
+rc=$?
+check "--on-nonfinite: a bad value is refused with exit 2 (got $rc)" test $rc -eq 2
+check "--on-nonfinite: the message names the value and the choices" grep -q "on-nonfinite: 'maybe', expected skip or stop" bad.err
 summary
