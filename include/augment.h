@@ -27,9 +27,6 @@ typedef struct {
     int16_t cut_x, cut_y; /* cutout centre */
 } augment_params;
 
-/* "none", or a comma list of "translate" and "cutout" -> flags (may be NULL). 0, or -1 if bad. */
-int augment_parse(const char *text, int *flags);
-
 /* Draw the parameters of n images from rng (4 draws per image, whatever the flags). */
 void augment_draw(augment_params *p, int n, int rows, int cols, rng_t *rng);
 

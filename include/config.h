@@ -1,15 +1,24 @@
 /*
- * config.h: every option of gan_train, its default, its valid range and its
- * help text, in one table (config.c) that drives parsing, validation, --help
- * and the hyperparameter attributes written to the HDF5 files (config_attrs).
+ * config.h: gan_train's options as the program reads them, and how they are parsed.
+ *
+ * gan_config holds one field per option. The option table (options.h) owns each option's
+ * name, kind, default, valid range or words, and help; config_parse fills a gan_config from
+ * the defaults, a --config file and the command line, all through that table.
  */
 #ifndef GAN_CONFIG_H
 #define GAN_CONFIG_H
 
-#include <stdio.h>
-
-#include "attrs.h"
 #include "common.h"
+
+/* The choices, stored as these values; their words are in the option table (options.c). */
+enum smoothing_style {
+    SMOOTH_TARGET, /* "target": D's real target is 1 - s */
+    SMOOTH_SCALE   /* "scale": the tutorial's quirk, D-real and G losses times 1 - s */
+};
+enum scale_rule { SCALE_SQRT, SCALE_LINEAR, SCALE_NONE }; /* schedule.h */
+enum preset { PRESET_DEFAULT, PRESET_SEED };
+enum on_nonfinite { ON_NONFINITE_SKIP, ON_NONFINITE_STOP };
+/* --augment is a set of these bits (augment.h's AUG_TRANSLATE, AUG_CUTOUT); 0 is "none". */
 
 typedef struct {
     /* model */
@@ -20,8 +29,7 @@ typedef struct {
     double dropout;           /* generator dropout rate (training only) */
     /* loss */
     double label_smoothing;   /* s: one-sided smoothing of the real label */
-    char smoothing_style[16]; /* "target": D's real target is 1-s; "scale": the
-                                 tutorial's quirk, D-real and G losses times 1-s */
+    int smoothing_style;      /* enum smoothing_style */
     /* Adam */
     double lr, beta1, beta2, epsilon;
     double cooldown;          /* the last share of the steps in which the lr decays linearly to 0 */
@@ -29,16 +37,16 @@ typedef struct {
     int batch_size;           /* per rank */
     int steps;                /* iterations; 0 = images / global batch (set by the run) */
     long long images;         /* the run's length in training images; 0 = --steps decides */
-    char scale_rule[16];      /* sqrt | linear | none: Adam's settings derived from the global batch */
+    int scale_rule;           /* enum scale_rule: Adam's settings derived from the global batch */
     int reference_batch;      /* the global batch the Adam settings are given for */
-    char augment[32];         /* none, or a comma list of translate, cutout: D's inputs */
+    int augment;              /* AUG_* bits: D's inputs */
     int patience;             /* stop after this many scores without improvement; 0 = never */
     long long seed;
     int digit;                /* label to train on */
     char data[PATH_LEN];      /* images IDX file */
     char labels[PATH_LEN];    /* labels IDX file; "" = derived from data */
     char out[PATH_LEN];       /* output directory */
-    char preset[16];
+    int preset;               /* enum preset */
     char resume[PATH_LEN + 32]; /* checkpoint to continue from; "" = start fresh */
     int keep_checkpoints;       /* step-numbered checkpoints to keep besides checkpoint.h5 */
     double ema_decay;           /* exponential moving average of G's weights; 0 = off */
@@ -49,7 +57,7 @@ typedef struct {
     int sample_every, log_every, checkpoint_every, n_samples;
     /* safety (docs/cluster.md) */
     double collective_timeout;  /* seconds a rank may wait in one collective; 0 = no watchdog */
-    char on_nonfinite[8];       /* "skip" or "stop": a non-finite loss or gradient on any rank */
+    int on_nonfinite;           /* enum on_nonfinite: a non-finite loss or gradient on any rank */
     /* this invocation (not recorded: they change nothing in the run) */
     char config[PATH_LEN];      /* options file read before the command line; "" = none */
     int dry_run;                /* 1: check everything, print the configuration, write nothing */
@@ -57,42 +65,17 @@ typedef struct {
 
 enum { EVAL_EVERY_AUTO = -1 };
 
-/* Adam's settings for the global batch, from cfg's by its --scale-rule (see config.c). */
-typedef struct {
-    double kappa;             /* global batch / reference batch */
-    double lr, beta1, beta2, epsilon;
-    int clamped;              /* 1 if beta1 or beta2 had to be clamped at 0 */
-} adam_scaled;
-adam_scaled config_scale_adam(const gan_config *cfg, long long global_batch);
-
-/* The multiplier of Adam's lr for step `step` + 1 of `steps` under --cooldown, and the number of
- * steps its decay lasts (see config.c). */
-double config_lr_factor(double cooldown, long long step, long long steps);
-long long config_cooldown_steps(double cooldown, long long steps);
-
-/* Fill cfg with the defaults (the classic tutorial model, batch 64). */
-void config_defaults(gan_config *cfg);
-
 /* What config_parse decided. */
-enum { CONFIG_RUN = 0, CONFIG_EXIT_OK = 1, CONFIG_ERROR = -1 };
+enum { CONFIG_RUN = 0, CONFIG_HELP = 1, CONFIG_VERSION = 2, CONFIG_ERROR = -1 };
 
 /*
- * Parse argv into cfg (which config_parse first fills with defaults). With
- * --config FILE, FILE's `key = value` lines are applied first and the command
- * line's flags override them (a --preset, from either, is applied before both).
- * Returns CONFIG_RUN, CONFIG_EXIT_OK after --help/--version (text in *info,
- * a static buffer), or CONFIG_ERROR with a message naming the flag in err (for
- * a line of FILE: "FILE:LINE: KEY: ..."). Prints nothing: the caller prints once,
- * from rank 0.
+ * Parse argv into cfg (which config_parse first fills with the table's defaults). With
+ * --config FILE, FILE's `key = value` lines are applied first and the command line's flags
+ * override them (a --preset, from either, is applied before both).
+ * Returns CONFIG_RUN; CONFIG_HELP (the text in *help, a static buffer) or CONFIG_VERSION
+ * when asked for them; or CONFIG_ERROR with a message naming the flag in err (for a line of
+ * FILE: "FILE:LINE: KEY: ..."). Prints nothing: the caller prints once, from rank 0.
  */
-int config_parse(gan_config *cfg, int argc, char **argv, const char **info, err_buf *err);
-
-/* Every recorded option as an attribute named like its flag with '_' for '-'
- * (the HDF5 files' root attributes). */
-void config_attrs(const gan_config *cfg, attr_list *out);
-
-/* Every recorded option as a `key = value` line (the flag's name; numbers written so that
- * they read back exactly): the body of OUT/config.ini, which --config reads back. */
-void config_write_values(const gan_config *cfg, FILE *f);
+int config_parse(gan_config *cfg, int argc, char **argv, const char **help, err_buf *err);
 
 #endif

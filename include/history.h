@@ -22,15 +22,22 @@
 #include "attrs.h"
 #include "common.h"
 
-enum { HISTORY_N_METRICS = 15 };
+/* The /metrics columns besides step, in file order (history.c names them). */
+enum metric {
+    METRIC_D_LOSS, METRIC_G_LOSS, METRIC_D_REAL, METRIC_D_FAKE, /* averaged over the interval and the ranks */
+    METRIC_SAMPLES_PER_SEC, /* training images per second over all ranks (scoring time left out) */
+    METRIC_ELAPSED_S,       /* seconds since training started, scores included */
+    /* the quality score (gan_eval's), NaN on rows without one */
+    METRIC_EVAL_FRAC, METRIC_EVAL_CONF, METRIC_EVAL_FD, METRIC_EVAL_DIV, METRIC_EVAL_NN, METRIC_EVAL_BG,
+    METRIC_EVAL_SPECKLE,
+    METRIC_EVAL_S,          /* the seconds the score took */
+    METRIC_SKIPPED_STEPS,   /* steps whose update was dropped since the run began */
+    HISTORY_N_METRICS
+};
 
 typedef struct {
     long long step;
-    /* d_loss, g_loss, d_real, d_fake, samples_per_sec, elapsed_s, then the quality score
-     * (NaN on rows without one): eval_frac, eval_conf, eval_fd, eval_div, eval_nn, eval_bg, eval_speckle,
-     * and eval_s, the seconds the score took (elapsed_s includes them; samples_per_sec does not); then
-     * skipped_steps */
-    double values[HISTORY_N_METRICS];
+    double values[HISTORY_N_METRICS]; /* indexed by enum metric */
 } history_row;
 
 typedef struct {
@@ -39,7 +46,7 @@ typedef struct {
     hid_t images_set, image_steps_set;
     hsize_t n_rows, n_grids;
     int n_samples, rows, cols;
-    char path[PATH_LEN + 32];
+    char path[PATH_LEN + 64];
 } history;
 
 /* What a history file holds besides its rows: the grid size, the noise length, the

@@ -16,14 +16,15 @@
 #define GAN_RUN_H
 
 #include "attrs.h"
+#include "best.h"
 #include "config.h"
 #include "evaluator.h"
 #include "history.h"
 #include "lock.h"
+#include "schedule.h"
 #include "train.h"
 
 enum { RUN_READY = -1 }; /* run_open: go on to run_train (any other value is an exit status) */
-enum { RUN_NONFINITE = -2 }; /* run_train, rank 0's outcome: the weights went non-finite */
 
 typedef struct {
     gan_config cfg;
@@ -34,13 +35,11 @@ typedef struct {
     trainer t;
     int trainer_ready;
     evaluator eval;    /* rank 0, with --eval-every */
+    best_tracker best; /* rank 0, with --eval-every: OUT/best.h5 and --patience */
     history hist;      /* rank 0 */
     int hist_open;
     float *noise, *hidden, *images; /* rank 0: the fixed sample noise and scratch */
     adam_scaled adam;  /* Adam's settings for this run's global batch (--scale-rule) */
-    double best_fd;    /* rank 0: the best score so far (OUT/best.h5), +inf before one */
-    long long best_step;
-    int scores_since_best; /* for --patience */
     long long first_step;
     double start;      /* MPI_Wtime at the start of training */
     err_buf err;       /* rank 0's message when a step fails */

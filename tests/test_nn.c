@@ -11,6 +11,8 @@
 #include "augment.h"
 #include "blas.h"
 #include "config.h"
+#include "options.h"
+#include "schedule.h"
 #include "check.h"
 #include "gan.h"
 #include "mlp.h"
@@ -336,17 +338,29 @@ static void test_gan_steps(int smooth_by_scale, int augment)
     gan_free(&m);
 }
 
+/* The AUG_ bits that `gan_train --augment TEXT` sets, or -1 if it refuses TEXT. */
+static int parse_augment(const char *text)
+{
+    char flag[] = "--augment", *argv[] = {"gan_train", flag, (char *)text, NULL};
+    gan_config c;
+    const char *help;
+    err_buf err;
+    return config_parse(&c, 3, argv, &help, &err) == CONFIG_RUN ? c.augment : -1;
+}
+
 /* Augmentation: the forward pass against a hand-computed shift and cutout, and the backward
  * pass against finite differences of a weighted sum of the output. */
 static void test_augment(void)
 {
     enum { R = 7, C = 9, X = R * C, N = 3 };
-    int flags = 0;
-    CHECK(augment_parse("translate,cutout", &flags) == 0 && flags == (AUG_TRANSLATE | AUG_CUTOUT), "parse both");
-    CHECK(augment_parse("cutout", &flags) == 0 && flags == AUG_CUTOUT, "parse cutout");
-    CHECK(augment_parse("none", &flags) == 0 && flags == 0, "parse none");
-    CHECK(augment_parse("translate,", NULL) != 0 && augment_parse("rotate", NULL) != 0 &&
-          augment_parse("", NULL) != 0, "bad augment lists are refused");
+    /* --augment's words, through the option table, land on these bits. */
+    CHECK(parse_augment("translate,cutout") == (AUG_TRANSLATE | AUG_CUTOUT), "parse both");
+    CHECK(parse_augment("cutout,translate") == (AUG_TRANSLATE | AUG_CUTOUT), "parse both, either order");
+    CHECK(parse_augment("cutout") == AUG_CUTOUT, "parse cutout");
+    CHECK(parse_augment("translate") == AUG_TRANSLATE, "parse translate");
+    CHECK(parse_augment("none") == 0, "parse none");
+    CHECK(parse_augment("translate,") < 0 && parse_augment("rotate") < 0 && parse_augment("") < 0 &&
+          parse_augment("cutout,cutout") < 0 && parse_augment("none,cutout") < 0, "bad augment lists are refused");
 
     float x[N * X], y[N * X], c[N * X], dx[N * X];
     rng_t r = rng_make(11, 3);
@@ -374,7 +388,7 @@ static void test_augment(void)
 
     /* Backward: d(sum c*y)/dx by central differences, for random draws of both. */
     augment_draw(p, N, R, C, &r);
-    flags = AUG_TRANSLATE | AUG_CUTOUT;
+    const int flags = AUG_TRANSLATE | AUG_CUTOUT;
     augment_backward(p, flags, N, R, C, c, dx);
     double worst = 0;
     for (int i = 0; i < N * X; i++) {
@@ -397,48 +411,48 @@ static void test_augment(void)
 static void test_scale_rule(void)
 {
     gan_config c;
-    config_defaults(&c);
-    strcpy(c.scale_rule, "sqrt");
-    adam_scaled a = config_scale_adam(&c, 512); /* kappa 8 */
+    options_defaults(&c);
+    c.scale_rule = SCALE_SQRT;
+    adam_scaled a = schedule_adam(&c, 512); /* kappa 8 */
     CHECK_NEAR(a.kappa, 8.0, 0);
     CHECK_NEAR(a.lr, 2.8284271247e-3, 1e-12);
     CHECK_NEAR(a.beta1, 0.2, 1e-12);
     CHECK_NEAR(a.beta2, 0.992, 1e-12);
     CHECK_NEAR(a.epsilon, 3.5355339059e-9, 1e-18);
     CHECK(!a.clamped, "kappa 8 needs no clamp");
-    a = config_scale_adam(&c, 32); /* below the reference: kappa 1/2 */
+    a = schedule_adam(&c, 32); /* below the reference: kappa 1/2 */
     CHECK_NEAR(a.lr, 7.0710678119e-4, 1e-12);
     CHECK_NEAR(a.beta1, 0.95, 1e-12);
     CHECK_NEAR(a.beta2, 0.9995, 1e-12);
     CHECK_NEAR(a.epsilon, 1.4142135624e-8, 1e-17);
-    a = config_scale_adam(&c, 1024); /* kappa 16: beta1 would be -0.6 */
+    a = schedule_adam(&c, 1024); /* kappa 16: beta1 would be -0.6 */
     CHECK(a.clamped && a.beta1 == 0.0, "kappa 16: beta1 %g clamped %d", a.beta1, a.clamped);
     CHECK_NEAR(a.beta2, 0.984, 1e-12);
-    strcpy(c.scale_rule, "linear");
-    a = config_scale_adam(&c, 512);
+    c.scale_rule = SCALE_LINEAR;
+    a = schedule_adam(&c, 512);
     CHECK_NEAR(a.lr, 8e-3, 1e-15);
     CHECK(a.beta1 == 0.9 && a.beta2 == 0.999 && a.epsilon == 1e-8, "linear keeps betas and epsilon");
-    strcpy(c.scale_rule, "none");
-    a = config_scale_adam(&c, 512);
+    c.scale_rule = SCALE_NONE;
+    a = schedule_adam(&c, 512);
     CHECK(a.lr == 1e-3 && a.beta1 == 0.9 && a.beta2 == 0.999 && a.epsilon == 1e-8, "none keeps everything");
 
     /* --cooldown 0.25 over 1000 steps: constant through step 750, then (1000 - step) / 250. */
-    CHECK_NEAR(config_lr_factor(0.25, 0, 1000), 1.0, 0);
-    CHECK_NEAR(config_lr_factor(0.25, 750, 1000), 1.0, 0);
-    CHECK_NEAR(config_lr_factor(0.25, 751, 1000), 0.996, 1e-15);
-    CHECK_NEAR(config_lr_factor(0.25, 900, 1000), 0.4, 1e-15);
-    CHECK_NEAR(config_lr_factor(0.25, 999, 1000), 0.004, 1e-15);
-    CHECK_NEAR(config_lr_factor(0.25, 1000, 1000), 0.0, 0);
-    CHECK_NEAR(config_lr_factor(0.0, 999, 1000), 1.0, 0);
-    CHECK_NEAR(config_lr_factor(1.0, 0, 1000), 1.0, 0);
-    CHECK_NEAR(config_lr_factor(1.0, 500, 1000), 0.5, 1e-15);
+    CHECK_NEAR(schedule_lr_factor(0.25, 0, 1000), 1.0, 0);
+    CHECK_NEAR(schedule_lr_factor(0.25, 750, 1000), 1.0, 0);
+    CHECK_NEAR(schedule_lr_factor(0.25, 751, 1000), 0.996, 1e-15);
+    CHECK_NEAR(schedule_lr_factor(0.25, 900, 1000), 0.4, 1e-15);
+    CHECK_NEAR(schedule_lr_factor(0.25, 999, 1000), 0.004, 1e-15);
+    CHECK_NEAR(schedule_lr_factor(0.25, 1000, 1000), 0.0, 0);
+    CHECK_NEAR(schedule_lr_factor(0.0, 999, 1000), 1.0, 0);
+    CHECK_NEAR(schedule_lr_factor(1.0, 0, 1000), 1.0, 0);
+    CHECK_NEAR(schedule_lr_factor(1.0, 500, 1000), 0.5, 1e-15);
     /* A fractional decay is rounded down to whole steps: 0.25 x 26667 = 6666.75 -> 6666, so the
      * lr is full through step 20001 = 26667 - 6666, as the start-up line says. */
-    CHECK(config_cooldown_steps(0.25, 26667) == 6666, "0.25 x 26667 -> %lld", config_cooldown_steps(0.25, 26667));
-    CHECK(config_cooldown_steps(0.29, 100) == 29, "0.29 x 100 -> %lld", config_cooldown_steps(0.29, 100));
-    CHECK_NEAR(config_lr_factor(0.25, 20001, 26667), 1.0, 0);
-    CHECK_NEAR(config_lr_factor(0.25, 20002, 26667), 6665.0 / 6666.0, 1e-15);
-    CHECK_NEAR(config_lr_factor(0.25, 2, 3), 1.0, 0); /* 0.75 steps: no decay at all */
+    CHECK(schedule_cooldown_steps(0.25, 26667) == 6666, "0.25 x 26667 -> %lld", schedule_cooldown_steps(0.25, 26667));
+    CHECK(schedule_cooldown_steps(0.29, 100) == 29, "0.29 x 100 -> %lld", schedule_cooldown_steps(0.29, 100));
+    CHECK_NEAR(schedule_lr_factor(0.25, 20001, 26667), 1.0, 0);
+    CHECK_NEAR(schedule_lr_factor(0.25, 20002, 26667), 6665.0 / 6666.0, 1e-15);
+    CHECK_NEAR(schedule_lr_factor(0.25, 2, 3), 1.0, 0); /* 0.75 steps: no decay at all */
 
     /* Counts with suffixes, strictly. */
     long long v = 0;

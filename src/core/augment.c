@@ -3,25 +3,6 @@
 
 #include <string.h>
 
-int augment_parse(const char *text, int *flags)
-{
-    int f = 0;
-    if (strcmp(text, "none") != 0) {
-        const char *p = text;
-        while (*p) {
-            size_t len = strcspn(p, ",");
-            if (len == 9 && strncmp(p, "translate", 9) == 0) f |= AUG_TRANSLATE;
-            else if (len == 6 && strncmp(p, "cutout", 6) == 0) f |= AUG_CUTOUT;
-            else return -1;
-            p += len;
-            if (*p == ',' && *++p == '\0') return -1; /* trailing comma */
-        }
-        if (f == 0) return -1;
-    }
-    if (flags) *flags = f;
-    return 0;
-}
-
 void augment_draw(augment_params *p, int n, int rows, int cols, rng_t *rng)
 {
     for (int i = 0; i < n; i++) {

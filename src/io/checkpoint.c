@@ -12,6 +12,7 @@
 #include "checkpoint_layout.h"
 #include "files.h"
 #include "h5util.h"
+#include "paths.h"
 
 /* The four tensors of `params` (laid out like net's slab) under /PREFIX/. */
 static int write_tensors(hid_t file, const char *prefix, const mlp *net, const float *params)
@@ -58,11 +59,21 @@ static int by_name(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* 1 if name is OUT_CHECKPOINT_AT of some step (that format is the only spelling of the name). */
+static int is_numbered(const char *name)
+{
+    const char *digits = strchr(name, '_');
+    char again[64];
+    if (!digits || strlen(name) >= sizeof again) return 0;
+    snprintf(again, sizeof again, OUT_CHECKPOINT_AT, strtoll(digits + 1, NULL, 10));
+    return strcmp(again, name) == 0;
+}
+
 /* Hard-link checkpoint.h5 as checkpoint_STEP.h5; delete all but the newest `keep`. */
 static int keep_numbered(const char *dir, const char *final_path, long long step, int keep, err_buf *err)
 {
-    char numbered[PATH_LEN + 48];
-    snprintf(numbered, sizeof numbered, "%s/checkpoint_%010lld.h5", dir, step);
+    char numbered[PATH_LEN + 64];
+    out_path(numbered, sizeof numbered, dir, OUT_CHECKPOINT_AT, step);
     unlink(numbered);
     if (link(final_path, numbered) != 0)
         return err_set(err, "cannot link %s as %s: %s", final_path, numbered, strerror(errno));
@@ -71,8 +82,7 @@ static int keep_numbered(const char *dir, const char *final_path, long long step
     char **names = NULL;
     size_t n = 0;
     for (struct dirent *e; (e = readdir(d));) {
-        size_t len = strlen(e->d_name);
-        if (len == 24 && strncmp(e->d_name, "checkpoint_", 11) == 0 && strcmp(e->d_name + 21, ".h5") == 0) {
+        if (is_numbered(e->d_name)) {
             names = realloc(names, sizeof *names * (n + 1));
             if (!names) FATAL("out of memory");
             names[n++] = strdup(e->d_name);
@@ -81,7 +91,7 @@ static int keep_numbered(const char *dir, const char *final_path, long long step
     closedir(d);
     qsort(names, n, sizeof *names, by_name); /* zero-padded steps: name order is step order */
     for (size_t i = 0; i + (size_t)keep < n; i++) {
-        snprintf(numbered, sizeof numbered, "%s/%s", dir, names[i]);
+        out_path(numbered, sizeof numbered, dir, "%s", names[i]);
         unlink(numbered);
     }
     for (size_t i = 0; i < n; i++) free(names[i]);
@@ -151,8 +161,8 @@ int checkpoint_write_file(const char *path, const gan *m, const float *ema, long
 int checkpoint_write(const char *dir, const gan *m, const float *ema, long long step, const run_state *rs,
                      const attr_list *attrs, int keep, err_buf *err)
 {
-    char final_path[PATH_LEN + 32];
-    snprintf(final_path, sizeof final_path, "%s/checkpoint.h5", dir);
+    char final_path[PATH_LEN + 64];
+    out_path(final_path, sizeof final_path, dir, OUT_CHECKPOINT);
     if (checkpoint_write_file(final_path, m, ema, step, rs, attrs, NULL, err)) return -1;
     return keep > 0 ? keep_numbered(dir, final_path, step, keep, err) : 0;
 }

@@ -18,11 +18,15 @@
 
 #include "files.h"
 #include "h5util.h"
+#include "paths.h"
 
-static const char *metric_names[HISTORY_N_METRICS] = {
-    "d_loss", "g_loss", "d_real", "d_fake", "samples_per_sec", "elapsed_s",
-    "eval_frac", "eval_conf", "eval_fd", "eval_div", "eval_nn", "eval_bg", "eval_speckle", "eval_s", "skipped_steps"};
-enum { FIRST_LATER_METRIC = 11 }; /* eval_bg on: columns a continued older history may lack */
+static const char *const metric_names[HISTORY_N_METRICS] = {
+    [METRIC_D_LOSS] = "d_loss", [METRIC_G_LOSS] = "g_loss", [METRIC_D_REAL] = "d_real", [METRIC_D_FAKE] = "d_fake",
+    [METRIC_SAMPLES_PER_SEC] = "samples_per_sec", [METRIC_ELAPSED_S] = "elapsed_s", [METRIC_EVAL_FRAC] = "eval_frac",
+    [METRIC_EVAL_CONF] = "eval_conf", [METRIC_EVAL_FD] = "eval_fd", [METRIC_EVAL_DIV] = "eval_div",
+    [METRIC_EVAL_NN] = "eval_nn", [METRIC_EVAL_BG] = "eval_bg", [METRIC_EVAL_SPECKLE] = "eval_speckle",
+    [METRIC_EVAL_S] = "eval_s", [METRIC_SKIPPED_STEPS] = "skipped_steps"};
+enum { FIRST_LATER_METRIC = METRIC_EVAL_BG }; /* from here on: columns a continued older history may lack */
 
 /* An empty, unlimited dataset along its first axis, chunked `chunk0` rows at a time. */
 static hid_t create_extendible(hid_t file, const char *name, hid_t type, int rank,
@@ -105,8 +109,8 @@ static int create_file(history *h, const char *path, const float *noise, const h
 
 int history_create(history *h, const char *dir, const float *noise, const history_layout *lay, err_buf *err)
 {
-    char path[PATH_LEN + 32];
-    snprintf(path, sizeof path, "%s/history.h5", dir);
+    char path[PATH_LEN + 64];
+    out_path(path, sizeof path, dir, OUT_HISTORY);
     history_reset(h, path, lay);
     if (create_file(h, path, noise, lay, err) || H5Fstart_swmr_write(h->file) < 0) {
         if (!err->msg[0]) h5_fail(err, path, "starting SWMR writing");
@@ -148,11 +152,60 @@ static hsize_t rows_up_to(const long long *steps, hsize_t n, long long step)
     return k;
 }
 
+/* Copy old's first h->n_rows rows of every /metrics column into h. */
+static int copy_metrics(history *h, hid_t old)
+{
+    int ok = 1;
+    for (int i = 0; i < HISTORY_N_METRICS && ok; i++) {
+        char name[64];
+        hsize_t d_metric[1];
+        snprintf(name, sizeof name, "/metrics/%s", metric_names[i]);
+        double *col = read_all(old, name, H5T_NATIVE_DOUBLE, sizeof(double), 1, d_metric);
+        if (!col && i >= FIRST_LATER_METRIC && H5Lexists(old, name, H5P_DEFAULT) == 0) {
+            /* A history from before this column existed: no score of that kind (NaN), nothing skipped (0). */
+            const double fill = i == METRIC_SKIPPED_STEPS ? 0.0 : NAN;
+            col = xmalloc(sizeof(double) * (h->n_rows ? h->n_rows : 1));
+            for (hsize_t k = 0; k < h->n_rows; k++) col[k] = fill;
+            d_metric[0] = h->n_rows;
+        }
+        ok = col && d_metric[0] >= h->n_rows &&
+             append_rows(h->metric_sets[i], 0, h->n_rows, 1, NULL, H5T_NATIVE_DOUBLE, col) == 0;
+        free(col);
+    }
+    return ok ? 0 : -1;
+}
+
+/* Copy old's first h->n_grids sample grids into h, one at a time: only one 200 KB grid in memory. */
+static int copy_grids(history *h, hid_t old)
+{
+    hsize_t d_images[4];
+    hid_t images = H5Dopen2(old, "/samples/images", H5P_DEFAULT);
+    hid_t old_space = images >= 0 ? H5Dget_space(images) : -1;
+    int ok = old_space >= 0 && H5Sget_simple_extent_ndims(old_space) == 4;
+    if (ok) H5Sget_simple_extent_dims(old_space, d_images, NULL);
+    ok = ok && d_images[0] >= h->n_grids && d_images[1] == (hsize_t)h->n_samples &&
+         d_images[2] == (hsize_t)h->rows && d_images[3] == (hsize_t)h->cols;
+    const hsize_t grid_dims[3] = {(hsize_t)h->n_samples, (hsize_t)h->rows, (hsize_t)h->cols};
+    float *grid = xmalloc(sizeof(float) * h->n_samples * h->rows * h->cols);
+    for (hsize_t k = 0; k < h->n_grids && ok; k++) {
+        hsize_t start[4] = {k, 0, 0, 0}, count[4] = {1, grid_dims[0], grid_dims[1], grid_dims[2]};
+        hid_t mem = H5Screate_simple(4, count, NULL);
+        ok = H5Sselect_hyperslab(old_space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
+             H5Dread(images, H5T_NATIVE_FLOAT, mem, old_space, H5P_DEFAULT, grid) >= 0 &&
+             append_rows(h->images_set, k, 1, 4, grid_dims, H5T_NATIVE_FLOAT, grid) == 0;
+        H5Sclose(mem);
+    }
+    free(grid);
+    if (old_space >= 0) H5Sclose(old_space);
+    if (images >= 0) H5Dclose(images);
+    return ok ? 0 : -1;
+}
+
 /* Copy `old`'s rows up to `step` into the freshly created h. */
 static int copy_history(history *h, hid_t old, long long step, const history_layout *lay, const char *tmp_path,
                         err_buf *err)
 {
-    hsize_t d_steps[1], d_grid_steps[1], d_noise[2], d_images[4], d_metric[1];
+    hsize_t d_steps[1], d_grid_steps[1], d_noise[2];
     long long *steps = read_all(old, "/metrics/step", H5T_NATIVE_LLONG, sizeof(long long), 1, d_steps);
     long long *grid_steps = read_all(old, "/samples/step", H5T_NATIVE_LLONG, sizeof(long long), 1, d_grid_steps);
     float *noise = read_all(old, "/samples/noise", H5T_NATIVE_FLOAT, sizeof(float), 2, d_noise);
@@ -172,41 +225,7 @@ static int copy_history(history *h, hid_t old, long long step, const history_lay
     h->n_grids = rows_up_to(grid_steps, d_grid_steps[0], step);
     int ok = append_rows(h->step_set, 0, h->n_rows, 1, NULL, H5T_NATIVE_LLONG, steps) == 0 &&
              append_rows(h->image_steps_set, 0, h->n_grids, 1, NULL, H5T_NATIVE_LLONG, grid_steps) == 0;
-    for (int i = 0; i < HISTORY_N_METRICS && ok; i++) {
-        char name[64];
-        snprintf(name, sizeof name, "/metrics/%s", metric_names[i]);
-        double *col = read_all(old, name, H5T_NATIVE_DOUBLE, sizeof(double), 1, d_metric);
-        if (!col && i >= FIRST_LATER_METRIC && H5Lexists(old, name, H5P_DEFAULT) == 0) {
-            /* A history from before this column existed: no score of that kind (NaN), nothing skipped (0). */
-            const double fill = strcmp(metric_names[i], "skipped_steps") == 0 ? 0.0 : NAN;
-            col = xmalloc(sizeof(double) * (h->n_rows ? h->n_rows : 1));
-            for (hsize_t k = 0; k < h->n_rows; k++) col[k] = fill;
-            d_metric[0] = h->n_rows;
-        }
-        ok = col && d_metric[0] >= h->n_rows &&
-             append_rows(h->metric_sets[i], 0, h->n_rows, 1, NULL, H5T_NATIVE_DOUBLE, col) == 0;
-        free(col);
-    }
-    /* Grids one at a time: only one 200 KB grid in memory. */
-    hid_t images = ok ? H5Dopen2(old, "/samples/images", H5P_DEFAULT) : -1;
-    hid_t old_space = images >= 0 ? H5Dget_space(images) : -1;
-    ok = old_space >= 0 && H5Sget_simple_extent_ndims(old_space) == 4;
-    if (ok) H5Sget_simple_extent_dims(old_space, d_images, NULL);
-    ok = ok && d_images[0] >= h->n_grids && d_images[1] == (hsize_t)h->n_samples &&
-         d_images[2] == (hsize_t)h->rows && d_images[3] == (hsize_t)h->cols;
-    const hsize_t grid_dims[3] = {(hsize_t)h->n_samples, (hsize_t)h->rows, (hsize_t)h->cols};
-    float *grid = xmalloc(sizeof(float) * h->n_samples * h->rows * h->cols);
-    for (hsize_t k = 0; k < h->n_grids && ok; k++) {
-        hsize_t start[4] = {k, 0, 0, 0}, count[4] = {1, grid_dims[0], grid_dims[1], grid_dims[2]};
-        hid_t mem = H5Screate_simple(4, count, NULL);
-        ok = H5Sselect_hyperslab(old_space, H5S_SELECT_SET, start, NULL, count, NULL) >= 0 &&
-             H5Dread(images, H5T_NATIVE_FLOAT, mem, old_space, H5P_DEFAULT, grid) >= 0 &&
-             append_rows(h->images_set, k, 1, 4, grid_dims, H5T_NATIVE_FLOAT, grid) == 0;
-        H5Sclose(mem);
-    }
-    free(grid);
-    if (old_space >= 0) H5Sclose(old_space);
-    if (images >= 0) H5Dclose(images);
+    ok = ok && copy_metrics(h, old) == 0 && copy_grids(h, old) == 0;
     rc = ok ? 0 : h5_fail(err, h->path, "copying the history to continue it");
 done:
     free(steps);
@@ -218,8 +237,8 @@ done:
 int history_reopen(history *h, const char *dir, long long step, const history_layout *lay, int *found,
                    err_buf *err)
 {
-    char path[PATH_LEN + 32], tmp_path[PATH_LEN + 80];
-    snprintf(path, sizeof path, "%s/history.h5", dir);
+    char path[PATH_LEN + 64], tmp_path[PATH_LEN + 112];
+    out_path(path, sizeof path, dir, OUT_HISTORY);
     atomic_temp_path(path, tmp_path, sizeof tmp_path);
     history_reset(h, path, lay);
     *found = access(path, F_OK) == 0;

@@ -2,6 +2,7 @@
 #include "paths.h"
 
 #include <libgen.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -29,5 +30,16 @@ const char *shipped_file(const char *name, char *buf, size_t len)
     snprintf(candidate, sizeof candidate, "%s/%s", GAN_INSTALLED_DATA_DIR, name);
     if (access(candidate, R_OK) == 0 || beside_executable(name, candidate, sizeof candidate) == 0)
         snprintf(buf, len, "%s", candidate);
+    return buf;
+}
+
+const char *out_path(char *buf, size_t len, const char *dir, const char *name, ...)
+{
+    int n = snprintf(buf, len, "%s/", dir);
+    va_list ap;
+    va_start(ap, name);
+    if (n >= 0 && (size_t)n < len) n += vsnprintf(buf + n, len - (size_t)n, name, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= len) FATAL("the path %s/%s does not fit in %zu bytes", dir, name, len);
     return buf;
 }

@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "files.h"
+#include "paths.h"
 
 /* "host H, pid P, Slurm job J, started T": what the file holds, on one line. */
 static void describe_self(char *buf, size_t len)
@@ -40,8 +41,8 @@ static int busy(int fd, const char *out, err_buf *err)
 
 int run_lock_check(const char *out, err_buf *err)
 {
-    char path[PATH_LEN + 16];
-    snprintf(path, sizeof path, "%s/.lock", out);
+    char path[PATH_LEN + 64];
+    out_path(path, sizeof path, out, OUT_LOCK);
     int fd = open(path, O_RDONLY | O_CLOEXEC); /* no file: nobody holds it, and nothing is created */
     if (fd < 0) return 0;
     if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
@@ -57,8 +58,8 @@ int run_lock_take(run_lock *l, const char *out, err_buf *err)
 {
     l->held = 0;
     if (make_dirs(out, "--out", err)) return -1;
-    char path[PATH_LEN + 16];
-    snprintf(path, sizeof path, "%s/.lock", out);
+    char path[PATH_LEN + 64];
+    out_path(path, sizeof path, out, OUT_LOCK);
     /* Not O_TRUNC: the holder's description must survive a refused open. */
     int fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
     if (fd < 0) return err_set(err, "%s: cannot open the run directory's lock file: %s", path, strerror(errno));

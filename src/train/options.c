@@ -1,141 +1,119 @@
-/* options.c: the option table, the defaults and the presets (see options.h). */
+/*
+ * options.c: the option table (options.h) and everything that walks it: the defaults, the
+ * presets, setting one value from text, --help, the HDF5 attributes and config.ini's values.
+ * A new option is one row here and one field in gan_config; nothing else lists options.
+ */
 #include "options.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 #include "augment.h"
 #include "build_info.h"
 #include "paths.h"
 
-#define F(field) offsetof(gan_config, field), sizeof(((gan_config *)0)->field)
-#define NOLIMIT 0, 0
+/* ---- the table -------------------------------------------------------------------------- */
 
+static const char *const smoothing_words[] = {"target", "scale", NULL};   /* enum smoothing_style */
+const char *const scale_rule_words[] = {"sqrt", "linear", "none", NULL};  /* enum scale_rule */
+static const char *const preset_words[] = {"default", "seed", NULL};      /* enum preset */
+static const char *const nonfinite_words[] = {"skip", "stop", NULL};      /* enum on_nonfinite */
+static const char *const augment_words[] = {"translate", "cutout", NULL}; /* bit i: AUG_TRANSLATE, AUG_CUTOUT */
+_Static_assert(AUG_TRANSLATE == 1 << 0 && AUG_CUTOUT == 1 << 1, "augment_words follows the AUG_ bits");
+
+#define F(field) offsetof(gan_config, field), sizeof(((gan_config *)0)->field)
+#define RANGE(lo, hi) lo, hi, NULL, NULL, 0
+#define WORDS(list) 0, 0, list, NULL, 0
+#define TEXT 0, 0, NULL, NULL, 0
+
+/*
+ * The defaults are those of issue 11, chosen by measurement (docs/quality.md, "Why the
+ * defaults"): a budget of 5.12M images, Adam scaled by the square-root rule, D's inputs
+ * translated and cut out, a cool-down over the last quarter, and no moving average of G (it
+ * scored no better at equal steps). The collective timeout is ten minutes, PyTorch's default
+ * for its NCCL watchdog: a step, a checkpoint and a score take seconds here, so only a rank
+ * that stopped responding waits that long (docs/cluster.md, "Hangs").
+ */
 const option options[] = {
-    {"noise-dim", OPT_INT, F(noise_dim), 1, 65536, "length Z of the generator's uniform(-1,1) noise", NULL, 0},
-    {"g-hidden", OPT_INT, F(g_hidden), 1, 65536, "generator hidden units", NULL, 0},
-    {"d-hidden", OPT_INT, F(d_hidden), 1, 65536, "discriminator hidden units", NULL, 0},
-    {"leaky-alpha", OPT_DOUBLE, F(leaky_alpha), 0, 1, "LeakyReLU negative slope", NULL, 0},
-    {"dropout", OPT_DOUBLE, F(dropout), 0, 0.99, "generator dropout rate, training only", NULL, 0},
-    {"label-smoothing", OPT_DOUBLE, F(label_smoothing), 0, 0.5, "one-sided smoothing s of the real label", NULL, 0},
-    {"smoothing-style", OPT_STRING, F(smoothing_style), NOLIMIT,
+    {"noise-dim", OPT_INT, F(noise_dim), RANGE(1, 65536), "100", 0, "length Z of the generator's uniform(-1,1) noise", NULL, 0},
+    {"g-hidden", OPT_INT, F(g_hidden), RANGE(1, 65536), "128", 0, "generator hidden units", NULL, 0},
+    {"d-hidden", OPT_INT, F(d_hidden), RANGE(1, 65536), "128", 0, "discriminator hidden units", NULL, 0},
+    {"leaky-alpha", OPT_DOUBLE, F(leaky_alpha), RANGE(0, 1), "0.01", 0, "LeakyReLU negative slope", NULL, 0},
+    {"dropout", OPT_DOUBLE, F(dropout), RANGE(0, 0.99), "0.2", 0, "generator dropout rate, training only", NULL, 0},
+    {"label-smoothing", OPT_DOUBLE, F(label_smoothing), RANGE(0, 0.5), "0.1", 0,
+     "one-sided smoothing s of the real label", NULL, 0},
+    {"smoothing-style", OPT_CHOICE, F(smoothing_style), WORDS(smoothing_words), "target", 0,
      "target: real target 1-s; scale: D-real and G losses times 1-s (tutorial)", NULL, 0},
-    {"lr", OPT_DOUBLE, F(lr), 1e-12, 10, "Adam learning rate", NULL, 0},
-    {"beta1", OPT_DOUBLE, F(beta1), 0, 0.999999, "Adam beta1, in [0, 1)", NULL, 0},
-    {"beta2", OPT_DOUBLE, F(beta2), 0, 0.999999999, "Adam beta2, in [0, 1)", NULL, 0},
-    {"epsilon", OPT_DOUBLE, F(epsilon), 1e-30, 1, "Adam epsilon", NULL, 0},
-    {"cooldown", OPT_DOUBLE, F(cooldown), 0, 1, "decay the lr linearly to 0 over this last share of the "
-     "steps (0: constant lr)", NULL, 0},
-    {"batch-size", OPT_INT, F(batch_size), 1, 1 << 20, "images per rank per step (global = x ranks)", NULL, 0},
-    {"steps", OPT_INT, F(steps), 1, 2000000000, "training iterations (each: a D step, then a G step); "
-     "default: --images / global batch", NULL, 0},
-    {"images", OPT_COUNT, F(images), 1, 1e15, "the run's length in training images over all ranks (k, M, G "
-     "suffixes: 2.56M); the alternative to --steps", NULL, 0},
-    {"scale-rule", OPT_STRING, F(scale_rule), NOLIMIT, "sqrt | linear | none: derive Adam's lr, betas and "
-     "epsilon from the global batch (docs/quality.md)", NULL, 0},
-    {"reference-batch", OPT_INT, F(reference_batch), 1, 1 << 30, "the global batch that --lr, --beta1, "
-     "--beta2, --epsilon are given for", NULL, 0},
-    {"augment", OPT_STRING, F(augment), NOLIMIT, "none | translate,cutout (either or both): random, "
-     "differentiable augmentation of D's inputs, real and fake", NULL, 0},
-    {"patience", OPT_INT, F(patience), 0, 1000000, "with --eval-every: stop after this many scores without "
-     "improvement (0: never)", NULL, 0},
-    {"seed", OPT_INT64, F(seed), 0, 9.007199254740992e15, "random seed (init, data split, noise, dropout)", NULL, 0},
-    {"digit", OPT_INT, F(digit), 0, 255, "label of the images to train on", NULL, 0},
-    {"data", OPT_STRING, F(data), NOLIMIT, "images file, IDX format, raw or .gz", NULL, 0},
-    {"labels", OPT_STRING, F(labels), NOLIMIT, "labels file (default: --data with images-idx3 -> labels-idx1)", NULL, 0},
-    {"out", OPT_STRING, F(out), NOLIMIT, "output directory (created if missing)", NULL, 0},
-    {"sample-every", OPT_INT, F(sample_every), 0, 2000000000, "steps between sample grids in history.h5 (0: end only)", NULL, 0},
-    {"log-every", OPT_INT, F(log_every), 1, 2000000000, "steps between progress lines and /metrics rows", NULL, 0},
-    {"checkpoint-every", OPT_INT, F(checkpoint_every), 0, 2000000000, "steps between checkpoints (0: end only)", NULL, 0},
-    {"n-samples", OPT_INT, F(n_samples), 1, 4096, "fixed-noise samples per grid", NULL, 0},
-    {"preset", OPT_STRING, F(preset), NOLIMIT, "default | seed (the original tutorial as it ran); other flags override it", NULL, 0},
-    {"resume", OPT_STRING, F(resume), NOLIMIT, "continue from PATH, or without a value from OUT/checkpoint.h5",
+    {"lr", OPT_DOUBLE, F(lr), RANGE(1e-12, 10), "0.001", 0, "Adam learning rate", NULL, 0},
+    {"beta1", OPT_DOUBLE, F(beta1), RANGE(0, 0.999999), "0.9", 0, "Adam beta1, in [0, 1)", NULL, 0},
+    {"beta2", OPT_DOUBLE, F(beta2), RANGE(0, 0.999999999), "0.999", 0, "Adam beta2, in [0, 1)", NULL, 0},
+    {"epsilon", OPT_DOUBLE, F(epsilon), RANGE(1e-30, 1), "1e-8", 0, "Adam epsilon", NULL, 0},
+    {"cooldown", OPT_DOUBLE, F(cooldown), RANGE(0, 1), "0.25", 0,
+     "decay the lr linearly to 0 over this last share of the steps (0: constant lr)", NULL, 0},
+    {"batch-size", OPT_INT, F(batch_size), RANGE(1, 1 << 20), "64", 0, "images per rank per step (global = x ranks)",
+     NULL, 0},
+    {"steps", OPT_INT, F(steps), 1, 2000000000, NULL, "auto", 0, "auto", 0,
+     "training iterations (each: a D step, then a G step); auto: --images / global batch", NULL, 0},
+    {"images", OPT_COUNT, F(images), RANGE(1, 1e15), "5120000", 0,
+     "the run's length in training images over all ranks (k, M, G suffixes: 2.56M); the alternative to --steps",
+     NULL, 0},
+    {"scale-rule", OPT_CHOICE, F(scale_rule), WORDS(scale_rule_words), "sqrt", 0,
+     "sqrt | linear | none: derive Adam's lr, betas and epsilon from the global batch (docs/quality.md)", NULL, 0},
+    {"reference-batch", OPT_INT, F(reference_batch), RANGE(1, 1 << 30), "64", 0,
+     "the global batch that --lr, --beta1, --beta2, --epsilon are given for", NULL, 0},
+    {"augment", OPT_SET, F(augment), WORDS(augment_words), "translate,cutout", 0,
+     "none | translate,cutout (either or both): random, differentiable augmentation of D's inputs, real and fake",
+     NULL, 0},
+    {"patience", OPT_INT, F(patience), RANGE(0, 1000000), "0", 0,
+     "with --eval-every: stop after this many scores without improvement (0: never)", NULL, 0},
+    {"seed", OPT_INT64, F(seed), RANGE(0, 9.007199254740992e15), "42", 0,
+     "random seed (init, data split, noise, dropout)", NULL, 0},
+    {"digit", OPT_INT, F(digit), RANGE(0, 255), "0", 0, "label of the images to train on", NULL, 0},
+    {"data", OPT_STRING, F(data), TEXT, GAN_DATA_FILE, 1, "images file, IDX format, raw or .gz", NULL, 0},
+    {"labels", OPT_STRING, F(labels), TEXT, NULL, 0, "labels file (default: --data with images-idx3 -> labels-idx1)",
+     NULL, 0},
+    {"out", OPT_STRING, F(out), TEXT, "runs/latest", 0, "output directory (created if missing)", NULL, 0},
+    {"sample-every", OPT_INT, F(sample_every), RANGE(0, 2000000000), "500", 0,
+     "steps between sample grids in history.h5 (0: end only)", NULL, 0},
+    {"log-every", OPT_INT, F(log_every), RANGE(1, 2000000000), "100", 0,
+     "steps between progress lines and /metrics rows", NULL, 0},
+    {"checkpoint-every", OPT_INT, F(checkpoint_every), RANGE(0, 2000000000), "1000", 0,
+     "steps between checkpoints (0: end only)", NULL, 0},
+    {"n-samples", OPT_INT, F(n_samples), RANGE(1, 4096), "64", 0, "fixed-noise samples per grid", NULL, 0},
+    {"preset", OPT_CHOICE, F(preset), WORDS(preset_words), "default", 0,
+     "default | seed (the original tutorial as it ran); other flags override it", NULL, 0},
+    {"resume", OPT_STRING, F(resume), TEXT, NULL, 0, "continue from PATH, or without a value from OUT/checkpoint.h5",
      RESUME_FROM_OUT, 1},
-    {"ema-decay", OPT_DOUBLE, F(ema_decay), 0, 0.999999, "keep an EMA of G's weights with this decay (0: off); gan_sample/gan_eval use it", NULL, 0},
-    {"eval-every", OPT_INT, F(eval_every), 0, 2000000000, "steps between quality scores (gan_eval's, 2000 samples) "
-     "in history.h5 and best.h5 (0: off; default: 20 scores per run)", NULL, 0},
-    {"classifier", OPT_STRING, F(classifier), NOLIMIT, "digit classifier weights for --eval-every", NULL, 0},
-    {"keep-checkpoints", OPT_INT, F(keep_checkpoints), 0, 1000000,
+    {"ema-decay", OPT_DOUBLE, F(ema_decay), RANGE(0, 0.999999), "0", 0,
+     "keep an EMA of G's weights with this decay (0: off); gan_sample/gan_eval use it", NULL, 0},
+    {"eval-every", OPT_INT, F(eval_every), 0, 2000000000, NULL, "auto", EVAL_EVERY_AUTO, "auto", 0,
+     "steps between quality scores (gan_eval's, 2000 samples) in history.h5 and best.h5 (0: off; auto: 20 scores "
+     "per run)", NULL, 0},
+    {"classifier", OPT_STRING, F(classifier), TEXT, GAN_CLASSIFIER_FILE, 1,
+     "digit classifier weights for --eval-every", NULL, 0},
+    {"keep-checkpoints", OPT_INT, F(keep_checkpoints), RANGE(0, 1000000), "0", 0,
      "also keep the last K checkpoints as OUT/checkpoint_STEP.h5 (0: none)", NULL, 0},
-    {"config", OPT_STRING, F(config), NOLIMIT,
+    {"config", OPT_STRING, F(config), TEXT, NULL, 0,
      "read options from FILE first (key = value lines, e.g. a run's OUT/config.ini); flags override it", NULL, 1},
-    {"dry-run", OPT_INT, F(dry_run), 0, 1,
+    {"dry-run", OPT_INT, F(dry_run), RANGE(0, 1), "0", 0,
      "check options, data, classifier and --out, print the configuration and steps, write nothing", "1", 1},
-    {"collective-timeout", OPT_DOUBLE, F(collective_timeout), 0, 1e6,
+    {"collective-timeout", OPT_DOUBLE, F(collective_timeout), RANGE(0, 1e6), "600", 0,
      "end the job (exit 76) when a rank waits longer than this many seconds in a collective (0: off)", NULL, 1},
-    {"on-nonfinite", OPT_STRING, F(on_nonfinite), NOLIMIT,
+    {"on-nonfinite", OPT_CHOICE, F(on_nonfinite), WORDS(nonfinite_words), "skip", 0,
      "skip: drop a step with a non-finite loss or gradient; stop: end the run (exit 3)", NULL, 0},
 };
 const size_t n_options = sizeof options / sizeof options[0];
 
-/* The defaults of issue 11, chosen by measurement (docs/quality.md, "Defaults"). */
-#define GAN_DEFAULT_IMAGES 5120000LL
-#define GAN_DEFAULT_SCALE_RULE "sqrt"
-#define GAN_DEFAULT_AUGMENT "translate,cutout"
-#define GAN_DEFAULT_COOLDOWN 0.25
-
-/* Ten minutes (PyTorch's default for its NCCL watchdog): a step, a checkpoint and a
- * quality score take seconds here, so only a rank that stopped responding waits this long
- * (docs/cluster.md, "Hangs"). */
-#define GAN_DEFAULT_COLLECTIVE_TIMEOUT 600.0
-
-/* Off, chosen by measurement: with gan_eval at equal steps a moving average of G
- * (decay 0.999 or 0.99) did not score better than the raw weights (README "Quality"). */
-#define GAN_DEFAULT_EMA_DECAY 0.0
-
-void config_defaults(gan_config *cfg)
-{
-    memset(cfg, 0, sizeof *cfg);
-    cfg->noise_dim = 100;
-    cfg->g_hidden = 128;
-    cfg->d_hidden = 128;
-    cfg->leaky_alpha = 0.01;
-    cfg->dropout = 0.2;
-    cfg->label_smoothing = 0.1;
-    strcpy(cfg->smoothing_style, "target");
-    cfg->lr = 1e-3;
-    cfg->beta1 = 0.9;
-    cfg->beta2 = 0.999;
-    cfg->epsilon = 1e-8;
-    cfg->cooldown = GAN_DEFAULT_COOLDOWN;
-    cfg->batch_size = 64;
-    cfg->steps = 0; /* from the image budget */
-    cfg->images = GAN_DEFAULT_IMAGES;
-    strcpy(cfg->scale_rule, GAN_DEFAULT_SCALE_RULE);
-    cfg->reference_batch = 64;
-    strcpy(cfg->augment, GAN_DEFAULT_AUGMENT);
-    cfg->patience = 0;
-    cfg->seed = 42;
-    cfg->digit = 0;
-    shipped_file(GAN_DATA_FILE, cfg->data, sizeof cfg->data);
-    strcpy(cfg->out, "runs/latest");
-    strcpy(cfg->preset, "default");
-    cfg->sample_every = 500;
-    cfg->log_every = 100;
-    cfg->checkpoint_every = 1000;
-    cfg->n_samples = 64;
-    cfg->ema_decay = GAN_DEFAULT_EMA_DECAY;
-    cfg->eval_every = EVAL_EVERY_AUTO;
-    shipped_file(GAN_CLASSIFIER_FILE, cfg->classifier, sizeof cfg->classifier);
-    cfg->collective_timeout = GAN_DEFAULT_COLLECTIVE_TIMEOUT;
-    strcpy(cfg->on_nonfinite, "skip");
-}
-
 /*
- * The original tutorial as it actually ran: batch 1, 10,000 iterations, the
- * smoothed losses scaled by 0.9 instead of smoothing the target, and no
- * dropout (its tf.layers.dropout left training=False, so it never dropped).
+ * --preset seed: the original tutorial as it actually ran: batch 1, 10,000 iterations with
+ * the lr, betas and epsilon as given, no augmentation and no cool-down, the smoothed losses
+ * scaled by 0.9 instead of smoothing the target, and no dropout (its tf.layers.dropout left
+ * training=False, so it never dropped). Its length is in steps, so --images is unset.
  */
-static void apply_seed_preset(gan_config *cfg)
-{
-    cfg->batch_size = 1;
-    cfg->steps = 10000;
-    cfg->images = 0;
-    strcpy(cfg->scale_rule, "none"); /* its batch of 1 ran with these very settings */
-    strcpy(cfg->augment, "none");
-    cfg->cooldown = 0.0;
-    cfg->dropout = 0.0;
-    strcpy(cfg->smoothing_style, "scale");
-}
+static const char *const seed_preset[][2] = {
+    {"batch-size", "1"}, {"steps", "10000"}, {"scale-rule", "none"}, {"augment", "none"},
+    {"cooldown", "0"},   {"dropout", "0"},   {"smoothing-style", "scale"},
+};
 
 const option *find_option(const char *flag)
 {
@@ -144,44 +122,203 @@ const option *find_option(const char *flag)
     return NULL;
 }
 
-/* Set one option from text; `flag` is how messages name it ("--lr", or "lr" in a file). */
-static int set_option(gan_config *cfg, const option *o, const char *text, const char *flag, err_buf *err)
+/* ---- values ------------------------------------------------------------------------------ */
+
+static int word_index(const char *const *words, const char *text, size_t len)
+{
+    for (int i = 0; words[i]; i++)
+        if (strlen(words[i]) == len && strncmp(words[i], text, len) == 0) return i;
+    return -1;
+}
+
+/* "a, b or c" */
+static void list_words(const char *const *words, char *buf, size_t len)
+{
+    size_t n = 0;
+    buf[0] = '\0';
+    for (int i = 0; words[i] && n < len; i++)
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", i == 0 ? "" : words[i + 1] ? ", " : " or ", words[i]);
+}
+
+static int set_choice(int *field, const option *o, const char *text, const char *flag, err_buf *err)
+{
+    int i = word_index(o->words, text, strlen(text));
+    if (i >= 0) return *field = i, 0;
+    char expected[256];
+    list_words(o->words, expected, sizeof expected);
+    return err_set(err, "%s: '%s', expected %s", flag, text, expected);
+}
+
+/* "none", or a comma list of the words, each at most once. */
+static int set_set(int *field, const option *o, const char *text, const char *flag, err_buf *err)
+{
+    int bits = 0;
+    if (strcmp(text, "none") != 0) {
+        for (const char *p = text;; p++) {
+            size_t len = strcspn(p, ",");
+            int i = word_index(o->words, p, len);
+            if (i < 0 || (bits & (1 << i))) break;
+            bits |= 1 << i;
+            p += len;
+            if (*p == '\0') return *field = bits, 0;
+        }
+        char words[256];
+        list_words(o->words, words, sizeof words);
+        return err_set(err, "%s: '%s', expected none or a comma list of %s (each once)", flag, text, words);
+    }
+    *field = bits;
+    return 0;
+}
+
+static int set_number(char *field, const option *o, const char *text, const char *flag, err_buf *err)
+{
+    long long v;
+    if (o->special && strcmp(text, o->special) == 0) v = o->special_value;
+    else if (o->type == OPT_DOUBLE) return parse_double(flag, text, o->min, o->max, (double *)field, err);
+    else if (o->type == OPT_COUNT) return parse_count(flag, text, (long long)o->min, (long long)o->max, (long long *)field, err);
+    else if (parse_int64(flag, text, (long long)o->min, (long long)o->max, &v, err)) return -1;
+    if (o->type == OPT_INT) *(int *)field = (int)v;
+    else *(long long *)field = v;
+    return 0;
+}
+
+static int set_value(gan_config *cfg, const option *o, const char *text, const char *flag, err_buf *err)
 {
     char *field = (char *)cfg + o->offset;
-    if (o->type == OPT_STRING) {
+    switch (o->type) {
+    case OPT_STRING:
         if (text[0] == '\0') return err_set(err, "%s: empty value, expected a string", flag);
         if (strlen(text) >= o->size)
-            return err_set(err, "%s: value is %zu characters long, the limit is %zu", flag, strlen(text),
-                           o->size - 1);
+            return err_set(err, "%s: value is %zu characters long, the limit is %zu", flag, strlen(text), o->size - 1);
         memcpy(field, text, strlen(text) + 1);
         return 0;
+    case OPT_CHOICE: return set_choice((int *)field, o, text, flag, err);
+    case OPT_SET: return set_set((int *)field, o, text, flag, err);
+    default: return set_number(field, o, text, flag, err);
     }
-    if (o->type == OPT_DOUBLE) return parse_double(flag, text, o->min, o->max, (double *)field, err);
-    if (o->type == OPT_COUNT) return parse_count(flag, text, (long long)o->min, (long long)o->max, (long long *)field, err);
-    long long v;
-    if (parse_int64(flag, text, (long long)o->min, (long long)o->max, &v, err)) return -1;
-    if (o->type == OPT_INT64) *(long long *)field = v;
-    else *(int *)field = (int)v;
-    return 0;
 }
 
-/* set_option, then what one value implies: a preset's settings, the words a choice allows. */
-int apply_option(gan_config *cfg, const option *o, const char *text, const char *flag, err_buf *err)
+int option_set(gan_config *cfg, const option *o, const char *text, const char *flag, err_buf *err)
 {
-    if (set_option(cfg, o, text, flag, err)) return -1;
-    if (strcmp(o->flag, "preset") == 0) {
-        if (strcmp(cfg->preset, "seed") == 0) apply_seed_preset(cfg);
-        else if (strcmp(cfg->preset, "default") != 0)
-            return err_set(err, "%s: '%s' is not a preset, expected default or seed", flag, cfg->preset);
+    if (set_value(cfg, o, text, flag, err)) return -1;
+    if (o->offset == offsetof(gan_config, preset) && cfg->preset == PRESET_SEED) {
+        for (size_t i = 0; i < sizeof seed_preset / sizeof seed_preset[0]; i++)
+            if (set_value(cfg, find_option(seed_preset[i][0]), seed_preset[i][1], seed_preset[i][0], err))
+                FATAL("the seed preset's %s: %s", seed_preset[i][0], err->msg);
+        cfg->images = 0; /* the preset gives the length in steps */
     }
-    if (strcmp(o->flag, "smoothing-style") == 0 && strcmp(cfg->smoothing_style, "target") != 0 &&
-        strcmp(cfg->smoothing_style, "scale") != 0)
-        return err_set(err, "%s: '%s', expected target or scale", flag, cfg->smoothing_style);
-    if (strcmp(o->flag, "scale-rule") == 0 && strcmp(cfg->scale_rule, "sqrt") != 0 &&
-        strcmp(cfg->scale_rule, "linear") != 0 && strcmp(cfg->scale_rule, "none") != 0)
-        return err_set(err, "%s: '%s', expected sqrt, linear or none", flag, cfg->scale_rule);
-    if (strcmp(o->flag, "augment") == 0 && augment_parse(cfg->augment, NULL) != 0)
-        return err_set(err, "%s: '%s', expected none or a comma list of translate and cutout", flag, cfg->augment);
     return 0;
 }
 
+void options_defaults(gan_config *cfg)
+{
+    memset(cfg, 0, sizeof *cfg);
+    err_buf err;
+    for (size_t i = 0; i < n_options; i++) {
+        const option *o = &options[i];
+        char shipped[PATH_LEN];
+        if (!o->def) continue;
+        const char *text = o->def_shipped ? shipped_file(o->def, shipped, sizeof shipped) : o->def;
+        if (option_set(cfg, o, text, o->flag, &err)) FATAL("the default of --%s: %s", o->flag, err.msg);
+    }
+}
+
+/* The shortest decimal that reads back as exactly v. */
+static void format_double(char *buf, size_t len, double v)
+{
+    for (int digits = 6; digits <= 17; digits++) {
+        snprintf(buf, len, "%.*g", digits, v);
+        if (strtod(buf, NULL) == v) return;
+    }
+}
+
+/* "a,b" for the bits of an OPT_SET; "none" for 0. */
+static void format_set(const option *o, int bits, char *buf, size_t len)
+{
+    size_t n = 0;
+    snprintf(buf, len, "none");
+    for (int i = 0; o->words[i] && n < len; i++)
+        if (bits & (1 << i)) n += (size_t)snprintf(buf + n, len - n, "%s%s", n ? "," : "", o->words[i]);
+}
+
+void option_format(const gan_config *cfg, const option *o, char *buf, size_t len)
+{
+    const char *field = (const char *)cfg + o->offset;
+    switch (o->type) {
+    case OPT_STRING: snprintf(buf, len, "%s", field); break;
+    case OPT_CHOICE: snprintf(buf, len, "%s", o->words[*(const int *)field]); break;
+    case OPT_SET: format_set(o, *(const int *)field, buf, len); break;
+    case OPT_DOUBLE: format_double(buf, len, *(const double *)field); break;
+    case OPT_INT:
+        if (o->special && *(const int *)field == o->special_value) snprintf(buf, len, "%s", o->special);
+        else snprintf(buf, len, "%d", *(const int *)field);
+        break;
+    case OPT_COUNT:
+        if (*(const long long *)field == 0) { buf[0] = '\0'; break; } /* unset: --steps gives the length */
+        /* fall through */
+    case OPT_INT64: snprintf(buf, len, "%lld", *(const long long *)field); break;
+    }
+}
+
+/* ---- what walks the table ---------------------------------------------------------------- */
+
+const char *options_help(void)
+{
+    static char buf[8192];
+    gan_config d;
+    options_defaults(&d);
+    size_t n = (size_t)snprintf(buf, sizeof buf,
+        "gan_train " GAN_VERSION ": data-parallel MLP GAN trainer (MPI, HDF5, OpenBLAS)\n\n"
+        "usage: mpirun -n RANKS gan_train [options]\n\n"
+        "Trains a generator and a discriminator on the images of one digit, averaging\n"
+        "gradients over ranks. Rank 0 writes OUT/checkpoint.h5 and OUT/history.h5.\n\n"
+        "options (default in brackets):\n");
+    for (size_t i = 0; i < n_options && n < sizeof buf; i++) {
+        const option *o = &options[i];
+        char def[PATH_LEN + 8];
+        if (o->type == OPT_DOUBLE) snprintf(def, sizeof def, "%g", *(const double *)((const char *)&d + o->offset));
+        else option_format(&d, o, def, sizeof def);
+        if (!def[0]) snprintf(def, sizeof def, "%s", o->unrecorded ? "none" : "auto");
+        n += (size_t)snprintf(buf + n, sizeof buf - n, "  --%-18s %s [%s]\n", o->flag, o->help,
+                              o->implicit ? "off" : def);
+    }
+    if (n < sizeof buf)
+        snprintf(buf + n, sizeof buf - n,
+                 "  --%-18s %s\n  --%-18s %s\n\n"
+                 "Flags take a value as '--flag VALUE' or '--flag=VALUE'.\n"
+                 "Exit status: 0 done, 1 runtime error (data, I/O), 2 bad command line or launch, or --out\n"
+                 "in use by another run, 3 non-finite loss or gradient with --on-nonfinite stop (or\n"
+                 "non-finite weights), 75 stopped by a signal after writing a checkpoint (continue with\n"
+                 "--resume), 76 a rank waited longer than --collective-timeout (the job was aborted).\n",
+                 "help", "print this help and exit", "version", "print the version and exit");
+    return buf;
+}
+
+void options_attrs(const gan_config *cfg, attr_list *out)
+{
+    for (size_t i = 0; i < n_options; i++) {
+        const option *o = &options[i];
+        const char *field = (const char *)cfg + o->offset;
+        if (o->unrecorded) continue;
+        char name[64], text[PATH_LEN + 32];
+        size_t k = 0;
+        for (; o->flag[k] && k + 1 < sizeof name; k++) name[k] = o->flag[k] == '-' ? '_' : o->flag[k];
+        name[k] = '\0';
+        if (o->type == OPT_DOUBLE) attrs_double(out, name, *(const double *)field);
+        else if (o->type == OPT_INT64 || o->type == OPT_COUNT) attrs_int(out, name, *(const long long *)field);
+        else if (o->type == OPT_INT) attrs_int(out, name, *(const int *)field);
+        else option_format(cfg, o, text, sizeof text), attrs_string(out, name, text);
+    }
+}
+
+void options_write_values(const gan_config *cfg, FILE *f)
+{
+    for (size_t i = 0; i < n_options; i++) {
+        const option *o = &options[i];
+        char text[PATH_LEN + 32];
+        if (o->unrecorded) continue;
+        option_format(cfg, o, text, sizeof text);
+        if (!text[0]) fprintf(f, "# %s is not set\n", o->flag); /* "" reads back as unset */
+        else fprintf(f, "%s = %s\n", o->flag, text);
+    }
+}

@@ -8,8 +8,6 @@
 #include <string.h>
 #include <sys/stat.h>
 
-#include "augment.h"
-#include "best.h"
 #include "blas.h"
 #include "build_info.h"
 #include "checkpoint.h"
@@ -17,6 +15,8 @@
 #include "h5util.h"
 #include "idx.h"
 #include "launch.h"
+#include "options.h"
+#include "paths.h"
 #include "png_grid.h"
 #include "record.h"
 #include "watchdog.h"
@@ -73,7 +73,7 @@ static int load_images(gan_config *cfg, idx_images *img, err_buf *err)
 /* The files' root attributes: every option, then the facts of this run. */
 static void build_attrs(run *r)
 {
-    config_attrs(&r->cfg, &r->attrs);
+    options_attrs(&r->cfg, &r->attrs);
     attrs_string(&r->attrs, "data", r->cfg.data); /* the paths used, after defaults */
     attrs_string(&r->attrs, "labels", r->cfg.labels);
     attrs_int(&r->attrs, "world_size", r->world);
@@ -111,9 +111,9 @@ static void print_banner(const run *r)
     const adam_scaled *a = &r->adam;
     printf("optimizer: Adam lr %.4g, beta1 %.4g, beta2 %.6g, epsilon %.3g (--scale-rule %s, global batch %lld = "
            "%.4g x reference %d; given lr %g, beta1 %g, beta2 %g, epsilon %g)%s\n", a->lr, a->beta1, a->beta2,
-           a->epsilon, c->scale_rule, r->global_batch, a->kappa, c->reference_batch, c->lr, c->beta1, c->beta2,
-           c->epsilon, c->augment[0] && strcmp(c->augment, "none") ? "; D's inputs augmented" : "");
-    const long long decay = config_cooldown_steps(c->cooldown, c->steps);
+           a->epsilon, scale_rule_words[c->scale_rule], r->global_batch, a->kappa, c->reference_batch, c->lr, c->beta1,
+           c->beta2, c->epsilon, c->augment ? "; D's inputs augmented" : "");
+    const long long decay = schedule_cooldown_steps(c->cooldown, c->steps);
     if (decay > 0)
         printf("schedule: lr constant to step %lld, then linearly to 0 at step %d (--cooldown %g)\n",
                c->steps - decay, c->steps, c->cooldown);
@@ -134,8 +134,8 @@ static int open_outputs(run *r)
     r->images = xmalloc(sizeof(float) * c->n_samples * hp->image_size);
     rng_t rng = rng_make((uint64_t)c->seed, RNG_STREAM_SAMPLES);
     rng_fill_noise(&rng, r->noise, (long)c->n_samples * hp->noise_dim);
-    char samples_dir[PATH_LEN + 16];
-    snprintf(samples_dir, sizeof samples_dir, "%s/samples", c->out);
+    char samples_dir[PATH_LEN + 64];
+    out_path(samples_dir, sizeof samples_dir, c->out, OUT_SAMPLES);
     if (make_dirs(c->out, "--out", &r->err) || make_dirs(samples_dir, "--out", &r->err)) return -1;
     const history_layout lay = {c->n_samples, hp->noise_dim, r->image_rows, r->image_cols, &r->attrs};
     int found = 0;
@@ -148,104 +148,185 @@ static int open_outputs(run *r)
     return 0;
 }
 
+/* The options; after --help, --version or an error, the exit status. */
+static int parse_options(run *r, int argc, char **argv)
+{
+    const char *help = NULL;
+    int parsed = config_parse(&r->cfg, argc, argv, &help, &r->err);
+    if (parsed == CONFIG_HELP || parsed == CONFIG_VERSION) {
+        if (r->rank == 0) fputs(parsed == CONFIG_HELP ? help : record_build(), stdout);
+        return EXIT_OK;
+    }
+    if (parsed == CONFIG_ERROR || launch_check_not_singleton(r->world, &r->err)) return EXIT_USAGE;
+    return RUN_READY;
+}
+
+/* The selected images (every rank gets them all; the trainer keeps its shard). */
+static int load_data(run *r, idx_images *img)
+{
+    if (load_images(&r->cfg, img, &r->err)) return EXIT_RUNTIME;
+    if (img->n < r->world)
+        return err_set(&r->err, "%s: only %d images have label %d, fewer than the %d ranks; each rank needs at least "
+                                "one", r->cfg.data, img->n, r->cfg.digit, r->world), EXIT_RUNTIME;
+    r->n_images = img->n, r->total_images = img->total, r->image_rows = img->rows, r->image_cols = img->cols;
+    return RUN_READY;
+}
+
+/* The run's size: the global batch, the steps (from --images when it gives the length), the
+ * score interval, Adam's settings for the global batch, and the files' attributes. */
+static int size_run(run *r)
+{
+    gan_config *c = &r->cfg;
+    r->global_batch = (long long)c->batch_size * r->world;
+    if (c->images > 0) { /* the length in images: steps = images / global batch, rounded up */
+        long long steps = (c->images + r->global_batch - 1) / r->global_batch;
+        if (steps > 2000000000LL)
+            return err_set(&r->err, "--images %lld at a global batch of %lld is %lld steps, more than 2e9", c->images,
+                           r->global_batch, steps), EXIT_USAGE;
+        if (c->steps != 0 && c->steps != steps) /* both from a config file: they must agree */
+            return err_set(&r->err, "steps %d and images %lld disagree at a global batch of %lld (%lld steps): give "
+                                    "--steps or --images on the command line", c->steps, c->images, r->global_batch,
+                           steps), EXIT_USAGE;
+        c->steps = (int)steps;
+    }
+    if (c->eval_every == EVAL_EVERY_AUTO) c->eval_every = c->steps >= 20 ? c->steps / 20 : 1;
+    r->adam = schedule_adam(c, r->global_batch);
+    build_attrs(r);
+    return RUN_READY;
+}
+
+/* Both networks on every rank, each rank's shard, and rank 0's evaluator (with --eval-every). */
+static int setup_training(run *r, const idx_images *img)
+{
+    const gan_config *c = &r->cfg;
+    gan_hparams hp = {
+        .noise_dim = c->noise_dim, .g_hidden = c->g_hidden, .d_hidden = c->d_hidden,
+        .image_size = img->rows * img->cols, .leaky_alpha = (float)c->leaky_alpha,
+        .dropout = (float)c->dropout, .smoothing = (float)c->label_smoothing,
+        .smooth_by_scale = c->smoothing_style == SMOOTH_SCALE, .augment = c->augment,
+        .image_cols = img->cols,
+        .adam = {r->adam.lr, r->adam.beta1, r->adam.beta2, r->adam.epsilon},
+    };
+    trainer_init(&r->t, &hp, c->batch_size, img->pixels, img->n, (uint64_t)c->seed, MPI_COMM_WORLD);
+    r->trainer_ready = 1;
+    r->t.on_nonfinite = c->on_nonfinite == ON_NONFINITE_STOP ? NONFINITE_STOP : NONFINITE_SKIP;
+    if (c->ema_decay > 0) trainer_enable_ema(&r->t, (float)c->ema_decay);
+    int rc = 0;
+    if (r->rank == 0 && c->eval_every > 0) {
+        rc = evaluator_init(&r->eval, c->classifier, c->digit, img->pixels, img->n, img->rows, img->cols,
+                            hp.noise_dim, hp.g_hidden, (uint64_t)c->seed, &r->err);
+        if (rc == 0) best_init(&r->best, r->eval.floor.frac_target);
+    }
+    return mpi_agree(rc) ? EXIT_RUNTIME : RUN_READY;
+}
+
+/* One run per --out, before anything is written there (lock.h); --dry-run only checks. */
+static int lock_out(run *r)
+{
+    const char *out = r->cfg.out;
+    int rc = r->rank != 0 ? 0 : r->cfg.dry_run ? run_lock_check(out, &r->err) : run_lock_take(&r->lock, out, &r->err);
+    rc = mpi_agree(rc);
+    return rc == 0 ? RUN_READY : rc == LOCK_BUSY ? EXIT_USAGE : EXIT_RUNTIME;
+}
+
+/* Rank 0: how scores are taken and what makes best.h5. */
+static void print_scoring(const run *r)
+{
+    const gan_config *c = &r->cfg;
+    if (r->rank != 0 || c->eval_every <= 0) return;
+    printf("scores: every %d steps, %d samples; OUT/best.h5 when the Frechet distance improves with a "
+           "nearest-neighbour ratio >= 0.9 and >= %.2f%% classified as %d (real images: %.2f%%)%s\n",
+           c->eval_every, EVAL_SAMPLES, 100 * r->best.min_frac, c->digit, 100 * r->eval.floor.frac_target,
+           c->patience ? "; --patience counts scores without improvement" : "");
+}
+
+/* With --resume: the checkpoint's state, then what changed with it: Adam's settings on
+ * another rank count, where the cool-down stands, the best score so far. */
+static int resume_run(run *r)
+{
+    const gan_config *c = &r->cfg;
+    int saved_world = r->world;
+    if (trainer_resume(&r->t, c->resume, c->seed, r->n_images, &saved_world, &r->err)) return EXIT_RUNTIME;
+    if (r->rank != 0) return RUN_READY;
+    if (saved_world != r->world && c->scale_rule != SCALE_NONE)
+        printf("optimizer: the checkpoint was trained on %d rank%s; Adam's settings above are re-derived for this "
+               "run's global batch of %lld (--scale-rule %s)\n", saved_world, saved_world == 1 ? "" : "s",
+               r->global_batch, scale_rule_words[c->scale_rule]);
+    /* The cool-down follows this run's length in steps, which a larger --steps, or --images on
+     * another rank count, changes: say where the schedule stands. */
+    if (schedule_cooldown_steps(c->cooldown, c->steps) > 0)
+        printf("schedule: resuming at step %lld of %d with the lr at %.4g of its value (--cooldown %g of %d "
+               "steps)\n", r->t.step, c->steps, schedule_lr_factor(c->cooldown, r->t.step, c->steps), c->cooldown,
+               c->steps);
+    if (c->eval_every > 0) best_recall(&r->best, c->out, r->t.step, c->eval_every);
+    return RUN_READY;
+}
+
+/* Collective: the facts config.ini records (hosts is filled on rank 0). */
+static run_facts gather_facts(const run *r, int argc, char **argv, char *hosts, size_t len)
+{
+    launch_describe_hosts(hosts, len, r->world);
+    return (run_facts){argc, argv, r->world, hosts, r->global_batch, r->n_images, r->total_images,
+                       r->image_rows, r->image_cols, r->t.step, r->cfg.resume};
+}
+
+/* Collective --dry-run, at the point where the real run starts writing: the remaining check
+ * (--out, as make_dirs would find it), then the configuration and the work. */
+static int dry_run(run *r, int argc, char **argv)
+{
+    char hosts[1024], samples_dir[PATH_LEN + 64];
+    run_facts facts = gather_facts(r, argc, argv, hosts, sizeof hosts);
+    out_path(samples_dir, sizeof samples_dir, r->cfg.out, OUT_SAMPLES);
+    int rc = r->rank == 0 ? check_dirs(r->cfg.out, "--out", &r->err) || check_dirs(samples_dir, "--out", &r->err) : 0;
+    if (mpi_agree(rc)) return EXIT_RUNTIME;
+    if (r->rank == 0) record_dry_run(&r->cfg, &facts);
+    return EXIT_OK;
+}
+
+/* Collective: rank 0's outputs, then OUT/config.ini (rewritten at every start, a resume's
+ * too) and OUT/status "running". */
+static int start_outputs(run *r, int argc, char **argv)
+{
+    if (mpi_agree(r->rank == 0 ? open_outputs(r) : 0)) return EXIT_RUNTIME;
+    char hosts[1024];
+    run_facts facts = gather_facts(r, argc, argv, hosts, sizeof hosts);
+    int rc = 0;
+    if (r->rank == 0) {
+        rc = record_write_ini(&r->cfg, &facts, &r->err);
+        if (rc == 0) rc = record_status(r->cfg.out, "running", r->t.step, r->cfg.steps, -1, &r->err);
+        r->status_file = rc == 0;
+    }
+    if (mpi_agree(rc)) return EXIT_RUNTIME;
+    if (r->rank == 0 && r->t.step >= r->cfg.steps)
+        printf("already at step %lld of %d: nothing to train\n", r->t.step, r->cfg.steps);
+    return RUN_READY;
+}
+
 int run_open(run *r, int argc, char **argv)
 {
     memset(r, 0, sizeof *r);
     mpi_setup_errors();
     r->rank = mpi_rank();
     r->world = mpi_world();
-    gan_config *c = &r->cfg;
-    const char *info = NULL;
-    int parsed = config_parse(c, argc, argv, &info, &r->err);
-    if (parsed == CONFIG_EXIT_OK) {
-        if (r->rank == 0) fputs(info, stdout);
-        return EXIT_OK;
-    }
-    if (parsed == CONFIG_ERROR || launch_check_not_singleton(r->world, &r->err)) return EXIT_USAGE;
-    watchdog_start(c->collective_timeout, r->rank); /* before the first collective */
+    int status = parse_options(r, argc, argv);
+    if (status != RUN_READY) return status;
+    watchdog_start(r->cfg.collective_timeout, r->rank); /* before the first collective */
     launch_install_stop_signals();
     h5_init();
     blas_set_threads(); /* one per rank: the ranks already fill the cores */
 
     idx_images img = {0};
-    if (load_images(c, &img, &r->err)) return EXIT_RUNTIME;
-    if (img.n < r->world) {
-        err_set(&r->err, "%s: only %d images have label %d, fewer than the %d ranks; each rank needs at least one",
-                c->data, img.n, c->digit, r->world);
-        idx_free(&img);
-        return EXIT_RUNTIME;
-    }
-    r->n_images = img.n, r->total_images = img.total, r->image_rows = img.rows, r->image_cols = img.cols;
-    r->global_batch = (long long)c->batch_size * r->world;
-    if (c->images > 0) { /* the length in images: steps = images / global batch, rounded up */
-        long long steps = (c->images + r->global_batch - 1) / r->global_batch;
-        if (steps > 2000000000LL)
-            err_set(&r->err, "--images %lld at a global batch of %lld is %lld steps, more than 2e9", c->images,
-                    r->global_batch, steps);
-        else if (c->steps != 0 && c->steps != steps) /* both from a config file: they must agree */
-            err_set(&r->err, "steps %d and images %lld disagree at a global batch of %lld (%lld steps): give "
-                             "--steps or --images on the command line", c->steps, c->images, r->global_batch, steps);
-        if (steps > 2000000000LL || (c->steps != 0 && c->steps != steps)) {
-            idx_free(&img);
-            return EXIT_USAGE;
-        }
-        c->steps = (int)steps;
-    }
-    if (c->eval_every == EVAL_EVERY_AUTO) c->eval_every = c->steps >= 20 ? c->steps / 20 : 1;
-    r->adam = config_scale_adam(c, r->global_batch);
-    r->best_fd = INFINITY;
-    build_attrs(r);
-
-    gan_hparams hp = {
-        .noise_dim = c->noise_dim, .g_hidden = c->g_hidden, .d_hidden = c->d_hidden,
-        .image_size = img.rows * img.cols, .leaky_alpha = (float)c->leaky_alpha,
-        .dropout = (float)c->dropout, .smoothing = (float)c->label_smoothing,
-        .smooth_by_scale = strcmp(c->smoothing_style, "scale") == 0,
-        .image_cols = img.cols,
-        .adam = {r->adam.lr, r->adam.beta1, r->adam.beta2, r->adam.epsilon},
-    };
-    augment_parse(c->augment, &hp.augment); /* checked by config_parse */
-    trainer_init(&r->t, &hp, c->batch_size, img.pixels, img.n, (uint64_t)c->seed, MPI_COMM_WORLD);
-    r->trainer_ready = 1;
-    r->t.on_nonfinite = strcmp(c->on_nonfinite, "stop") == 0 ? NONFINITE_STOP : NONFINITE_SKIP;
-    int rc = r->rank == 0 && c->eval_every > 0
-                 ? evaluator_init(&r->eval, c->classifier, c->digit, img.pixels, img.n, img.rows, img.cols,
-                                  hp.noise_dim, hp.g_hidden, (uint64_t)c->seed, &r->err)
-                 : 0;
+    status = load_data(r, &img);
+    if (status == RUN_READY) status = size_run(r);
+    if (status == RUN_READY) status = setup_training(r, &img);
     idx_free(&img);
-    if (mpi_agree(rc)) return EXIT_RUNTIME;
-    /* One run per --out, before anything is written there (lock.h). */
-    rc = r->rank != 0 ? 0 : c->dry_run ? run_lock_check(c->out, &r->err) : run_lock_take(&r->lock, c->out, &r->err);
-    rc = mpi_agree(rc);
-    if (rc) return rc == LOCK_BUSY ? EXIT_USAGE : EXIT_RUNTIME;
-
+    if (status == RUN_READY) status = lock_out(r);
+    if (status != RUN_READY) return status;
     print_banner(r);
-    if (r->rank == 0 && c->eval_every > 0)
-        printf("scores: every %d steps, %d samples; OUT/best.h5 when the Frechet distance improves with a "
-               "nearest-neighbour ratio >= 0.9 and >= %.2f%% classified as %d (real images: %.2f%%)%s\n",
-               c->eval_every, EVAL_SAMPLES, 100 * best_min_frac(r), c->digit, 100 * r->eval.floor.frac_target,
-               c->patience ? "; --patience counts scores without improvement" : "");
-    if (c->ema_decay > 0) trainer_enable_ema(&r->t, (float)c->ema_decay);
-    int saved_world = r->world;
-    if (c->resume[0] && trainer_resume(&r->t, c->resume, c->seed, r->n_images, &saved_world, &r->err))
-        return EXIT_RUNTIME;
-    if (r->rank == 0 && saved_world != r->world && strcmp(c->scale_rule, "none") != 0)
-        printf("optimizer: the checkpoint was trained on %d rank%s; Adam's settings above are re-derived for this "
-               "run's global batch of %lld (--scale-rule %s)\n", saved_world, saved_world == 1 ? "" : "s",
-               r->global_batch, c->scale_rule);
-    /* The cool-down follows this run's length in steps, which a larger --steps, or --images on
-     * another rank count, changes: say where the schedule stands. */
-    if (c->resume[0] && r->rank == 0 && config_cooldown_steps(c->cooldown, c->steps) > 0)
-        printf("schedule: resuming at step %lld of %d with the lr at %.4g of its value (--cooldown %g of %d "
-               "steps)\n", r->t.step, c->steps, config_lr_factor(c->cooldown, r->t.step, c->steps), c->cooldown,
-               c->steps);
-    if (c->resume[0] && r->rank == 0 && c->eval_every > 0) best_recall(r);
-    if (c->dry_run) return record_dry_run(r, argc, argv);
-    if (mpi_agree(r->rank == 0 ? open_outputs(r) : 0)) return EXIT_RUNTIME;
-    if (record_run(r, argc, argv)) return EXIT_RUNTIME;
-    if (r->rank == 0 && r->t.step >= c->steps)
-        printf("already at step %lld of %d: nothing to train\n", r->t.step, c->steps);
-    return RUN_READY;
+    print_scoring(r);
+    if (r->cfg.resume[0] && (status = resume_run(r)) != RUN_READY) return status;
+    if (r->cfg.dry_run) return dry_run(r, argc, argv);
+    return start_outputs(r, argc, argv);
 }
 
 /* ---- train ---------------------------------------------------------------------------- */
@@ -259,8 +340,8 @@ static int write_samples(run *r, long long step)
     generator_sample01(&m->g, m->hp.leaky_alpha, r->noise, r->cfg.n_samples, r->hidden, r->images);
     if (history_append_samples(&r->hist, step, r->images, &r->err)) return -1;
     char png[PATH_LEN + 64], latest[PATH_LEN + 64];
-    snprintf(png, sizeof png, "%s/samples/step_%08lld.png", out, step);
-    snprintf(latest, sizeof latest, "%s/samples/latest.png", out);
+    out_path(png, sizeof png, out, OUT_SAMPLE_AT, step);
+    out_path(latest, sizeof latest, out, OUT_SAMPLE_LATEST);
     if (png_write_grid(png, r->images, r->cfg.n_samples, r->image_rows, r->image_cols, 2, &r->err)) return -1;
     return atomic_link(png, latest, &r->err);
 }
@@ -275,82 +356,122 @@ static void note_skipped(const trainer *t)
     fflush(stdout);
 }
 
-enum { STEP_OK = 0, STEP_PATIENCE = 1 }; /* rank 0's verdict on an interval step; < 0: error */
+/* Rank 0's verdict on an interval step; < 0: an error (RUN_NONFINITE: the weights are no
+ * longer finite). */
+enum { STEP_OK = 0, STEP_PATIENCE = 1, RUN_NONFINITE = -2 };
 
-int run_train(run *r)
+/* What is due after a step: rows, scores and samples follow their intervals and the run's
+ * end. A stop for a signal only checkpoints (with the loss sums since the last row), so that
+ * the resumed run's history is exactly the uninterrupted run's. */
+typedef struct {
+    int eval, log, samples, checkpoint;
+} due_work;
+
+static due_work work_due(const gan_config *c, long long step, int stopping)
+{
+    const int end = step == c->steps;
+    due_work due;
+    due.eval = c->eval_every > 0 && (step % c->eval_every == 0 || end);
+    due.log = step % c->log_every == 0 || end || due.eval;
+    due.samples = (c->sample_every > 0 && step % c->sample_every == 0) || end;
+    due.checkpoint = (c->checkpoint_every > 0 && step % c->checkpoint_every == 0) || end || stopping;
+    return due;
+}
+
+/* When the last progress line was printed: the rate covers the steps since. */
+typedef struct {
+    double time;
+    long long step;
+} interval_mark;
+
+/* Rank 0: a score into the row; a better one becomes best.h5. STEP_OK, STEP_PATIENCE or -1. */
+static int score(run *r, long long step, const run_state *state, history_row *row)
+{
+    const trainer *t = &r->t;
+    quality q = best_score(&r->eval, t, r->cfg.digit, step);
+    const double values[] = {q.frac_target, q.confidence, q.frechet, q.diversity, q.nn_ratio, q.background, q.speckle};
+    memcpy(&row->values[METRIC_EVAL_FRAC], values, sizeof values); /* METRIC_EVAL_FRAC to METRIC_EVAL_SPECKLE */
+    if (best_improves(&r->best, &q, step, trainer_finite(t)) &&
+        best_write(r->cfg.out, t, &q, step, state, &r->attrs, &r->err))
+        return -1;
+    return r->cfg.patience > 0 && r->best.scores_since >= r->cfg.patience ? STEP_PATIENCE : STEP_OK;
+}
+
+/* Rank 0: the progress line and its /metrics row, with a score when one is due. */
+static int log_interval(run *r, const due_work *due, const gan_stats *mean, const run_state *state,
+                        interval_mark *last)
 {
     const gan_config *c = &r->cfg;
-    trainer *t = &r->t;
-    r->first_step = t->step;
-    r->start = MPI_Wtime();
-    double last_time = r->start;
-    long long last_step = r->first_step;
+    const long long step = r->t.step;
+    double now = MPI_Wtime(), rate = (double)(step - last->step) * r->global_batch / (now - last->time);
+    char eta[32];
+    format_duration(eta, sizeof eta, (double)(c->steps - step) * (now - r->start) / (double)(step - r->first_step));
+    printf("step %*lld/%d  d_loss %.4f  g_loss %.4f  D(x) %.3f  D(G(z)) %.3f  %.0f img/s  ETA %s\n",
+           (int)snprintf(NULL, 0, "%d", c->steps), step, c->steps, mean->d_loss, mean->g_loss, mean->d_real,
+           mean->d_fake, rate, eta);
+    fflush(stdout);
+    history_row row = {.step = step};
+    for (int i = 0; i < HISTORY_N_METRICS; i++) row.values[i] = NAN;
+    row.values[METRIC_D_LOSS] = mean->d_loss, row.values[METRIC_G_LOSS] = mean->g_loss;
+    row.values[METRIC_D_REAL] = mean->d_real, row.values[METRIC_D_FAKE] = mean->d_fake;
+    row.values[METRIC_SAMPLES_PER_SEC] = rate, row.values[METRIC_ELAPSED_S] = now - r->start;
+    row.values[METRIC_SKIPPED_STEPS] = (double)trainer_skipped_steps(&r->t);
     int rc = STEP_OK;
-    while (t->step < c->steps && rc == STEP_OK && !t->stopping) {
-        t->stop_requested = launch_stop_requested();
-        t->lr_factor = config_lr_factor(c->cooldown, t->step, c->steps);
-        trainer_step(t);
-        const long long step = t->step;
-        if (t->skipped && r->rank == 0 && !t->diverged) note_skipped(t);
-        if (t->diverged) break; /* --on-nonfinite stop: nothing more is written */
-        /* Rows, scores and samples follow their intervals and the run's end. A stop for a
-         * signal only checkpoints (with the loss sums since the last row), so that the
-         * resumed run's history is exactly the uninterrupted run's. */
-        const int end = step == c->steps;
-        const int do_eval = c->eval_every > 0 && (step % c->eval_every == 0 || end);
-        const int do_log = step % c->log_every == 0 || end || do_eval;
-        const int do_samples = (c->sample_every > 0 && step % c->sample_every == 0) || end;
-        int do_checkpoint = (c->checkpoint_every > 0 && step % c->checkpoint_every == 0) || end || t->stopping;
-        if (!do_log && !do_samples && !do_checkpoint) continue;
-
-        gan_stats mean = {0};
-        if (do_log) mean = trainer_take_stats(t);
-        run_state state = {0};
-        if (do_checkpoint || do_eval) trainer_gather_state(t, &state); /* best.h5 is a whole checkpoint too */
-        if (r->rank == 0) {
-            double now = MPI_Wtime(), rate = (double)(step - last_step) * r->global_batch / (now - last_time);
-            if (do_log) {
-                char eta[32];
-                format_duration(eta, sizeof eta,
-                                (double)(c->steps - step) * (now - r->start) / (double)(step - r->first_step));
-                printf("step %*lld/%d  d_loss %.4f  g_loss %.4f  D(x) %.3f  D(G(z)) %.3f  %.0f img/s  ETA %s\n",
-                       (int)snprintf(NULL, 0, "%d", c->steps), step, c->steps, mean.d_loss, mean.g_loss,
-                       mean.d_real, mean.d_fake, rate, eta);
-                fflush(stdout);
-                history_row row = {step, {mean.d_loss, mean.g_loss, mean.d_real, mean.d_fake, rate, now - r->start,
-                                          NAN, NAN, NAN, NAN, NAN, NAN, NAN, NAN,
-                                          (double)trainer_skipped_steps(t)}};
-                double eval_seconds = 0;
-                if (do_eval) {
-                    quality q = best_score(r, step, &row);
-                    if (best_keep(r, &q, step, &state) < 0) rc = -1;
-                    else if (c->patience > 0 && r->scores_since_best >= c->patience) rc = STEP_PATIENCE;
-                    eval_seconds = MPI_Wtime() - now;
-                    row.values[13] = eval_seconds;
-                }
-                if (rc >= 0 && history_append_metrics(&r->hist, &row, &r->err)) rc = -1;
-                last_time = now + eval_seconds, last_step = step; /* scoring is not training time */
-            }
-            if (rc == STEP_PATIENCE) do_checkpoint = 1; /* the run ends here: its final checkpoint */
-            if (rc >= 0 && do_samples && write_samples(r, step)) rc = -1;
-            if (rc >= 0 && do_checkpoint && !trainer_finite(t)) /* never over the last finite checkpoint */
-                rc = RUN_NONFINITE, err_set(&r->err, "step %lld: the weights or Adam state are no longer finite; "
-                                                      "stopped without writing %s/checkpoint.h5", step, c->out);
-            if (rc >= 0 && do_checkpoint &&
-                checkpoint_write(c->out, &t->model, t->ema, step, &state, &r->attrs, c->keep_checkpoints, &r->err))
-                rc = -1;
-            run_state_free(&state);
-        }
-        rc = mpi_agree(rc);
+    double eval_seconds = 0;
+    if (due->eval) {
+        rc = score(r, step, state, &row);
+        eval_seconds = MPI_Wtime() - now;
+        row.values[METRIC_EVAL_S] = eval_seconds;
     }
+    if (rc >= 0 && history_append_metrics(&r->hist, &row, &r->err)) rc = -1;
+    *last = (interval_mark){now + eval_seconds, step}; /* scoring is not training time */
+    return rc;
+}
+
+/* Rank 0: OUT/checkpoint.h5, never over the last finite one. */
+static int write_checkpoint(run *r, const run_state *state)
+{
+    const trainer *t = &r->t;
+    const gan_config *c = &r->cfg;
+    if (!trainer_finite(t))
+        return err_set(&r->err, "step %lld: the weights or Adam state are no longer finite; stopped without writing "
+                                "%s/checkpoint.h5", t->step, c->out), RUN_NONFINITE;
+    return checkpoint_write(c->out, &t->model, t->ema, t->step, state, &r->attrs, c->keep_checkpoints, &r->err);
+}
+
+/* Collective: what is due after this step. Returns rank 0's verdict (the caller agrees on it). */
+static int interval_work(run *r, due_work due, interval_mark *last)
+{
+    trainer *t = &r->t;
+    gan_stats mean = {0};
+    if (due.log) mean = trainer_take_stats(t);
+    run_state state = {0};
+    if (due.checkpoint || due.eval) trainer_gather_state(t, &state); /* best.h5 is a whole checkpoint too */
+    if (r->rank != 0) return STEP_OK;
+    int rc = due.log ? log_interval(r, &due, &mean, &state, last) : STEP_OK;
+    if (rc == STEP_PATIENCE) due.checkpoint = 1; /* the run ends here: its final checkpoint */
+    if (rc >= 0 && due.samples && write_samples(r, t->step)) rc = -1;
+    if (rc >= 0 && due.checkpoint) {
+        int written = write_checkpoint(r, &state);
+        if (written < 0) rc = written;
+    }
+    run_state_free(&state);
+    return rc;
+}
+
+/* Collective, after the loop: close the history, say why the run ended, the exit status. */
+static int finish_training(run *r, int rc)
+{
+    const gan_config *c = &r->cfg;
+    const trainer *t = &r->t;
     if (r->rank == 0) {
         err_buf close_err;
         r->hist_open = 0;
         if (history_close(&r->hist, &close_err) && rc >= 0) rc = -1, r->err = close_err;
         if (rc == STEP_PATIENCE)
             printf("stopped early at step %lld of %d: %d scores without improvement (--patience %d); best "
-                   "Frechet distance %.2f at step %lld in %s/best.h5\n", t->step, c->steps, r->scores_since_best,
-                   c->patience, r->best_fd, r->best_step, c->out);
+                   "Frechet distance %.2f at step %lld in %s/best.h5\n", t->step, c->steps, r->best.scores_since,
+                   c->patience, r->best.fd, r->best.step, c->out);
     }
     rc = mpi_agree(rc);
     if (t->diverged)
@@ -360,6 +481,26 @@ int run_train(run *r)
     if (t->diverged || rc == RUN_NONFINITE) return EXIT_DIVERGED;
     if (rc < 0) return EXIT_RUNTIME;
     return t->stopping ? EXIT_PREEMPTED : EXIT_OK;
+}
+
+int run_train(run *r)
+{
+    const gan_config *c = &r->cfg;
+    trainer *t = &r->t;
+    r->first_step = t->step;
+    r->start = MPI_Wtime();
+    interval_mark last = {r->start, r->first_step};
+    int rc = STEP_OK;
+    while (t->step < c->steps && rc == STEP_OK && !t->stopping) {
+        t->stop_requested = launch_stop_requested();
+        t->lr_factor = schedule_lr_factor(c->cooldown, t->step, c->steps);
+        trainer_step(t);
+        if (t->skipped && r->rank == 0 && !t->diverged) note_skipped(t);
+        if (t->diverged) break; /* --on-nonfinite stop: nothing more is written */
+        due_work due = work_due(c, t->step, t->stopping);
+        if (due.log || due.samples || due.checkpoint) rc = mpi_agree(interval_work(r, due, &last));
+    }
+    return finish_training(r, rc);
 }
 
 /* ---- close ---------------------------------------------------------------------------- */
@@ -381,8 +522,8 @@ int run_close(run *r, int status)
         }
         if (r->hist_open) history_close(&r->hist, &(err_buf){{0}});
         if (r->status_file)
-            record_status(r, status == EXIT_OK ? "finished" : status == EXIT_PREEMPTED ? "stopped" : "failed", status,
-                         &(err_buf){{0}});
+            record_status(c->out, status == EXIT_OK ? "finished" : status == EXIT_PREEMPTED ? "stopped" : "failed",
+                          r->t.step, c->steps, status, &(err_buf){{0}});
     }
     free(r->noise), free(r->hidden), free(r->images);
     evaluator_free(&r->eval);

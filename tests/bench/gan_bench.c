@@ -26,7 +26,7 @@
 #include "blas.h"
 #include "build_info.h"
 #include "checkpoint.h"
-#include "config.h"
+#include "options.h"
 #include "h5util.h"
 #include "history.h"
 #include "idx.h"
@@ -170,9 +170,9 @@ int main(int argc, char **argv)
         char dir[] = "/tmp/gan_bench_XXXXXX";
         if (!mkdtemp(dir)) return 1;
         gan_config cfg;
-        config_defaults(&cfg);
+        options_defaults(&cfg);
         attr_list attrs = {0}; /* the same attributes as a run's files */
-        config_attrs(&cfg, &attrs);
+        options_attrs(&cfg, &attrs);
         attrs_string(&attrs, "data", data);
         attrs_string(&attrs, "labels", labels);
         attrs_int(&attrs, "world_size", world);
