@@ -28,7 +28,7 @@ expect_fail 2 "--steps and --images both set the run's length; give one of them"
 expect_fail 2 "--images: '2.5x' is not a whole count" --images 2.5x
 expect_fail 2 "--scale-rule: 'cubic', expected sqrt, linear or none" --scale-rule cubic
 expect_fail 2 "--augment: 'rotate', expected none or a comma list of translate and cutout" --augment rotate
-expect_fail 2 "--preset: 'fast' is not a preset" --preset fast
+expect_fail 2 "--preset: 'fast', expected default or seed" --preset fast
 expect_fail 2 "--smoothing-style: 'both', expected target or scale" --smoothing-style both
 expect_fail 2 "--beta2: 1 is out of range" --beta2 1
 expect_fail 1 "/nonexistent/x-labels-idx1-ubyte.gz: cannot open: No such file or directory" \

@@ -131,13 +131,13 @@ static int word_index(const char *const *words, const char *text, size_t len)
     return -1;
 }
 
-/* "a, b or c" */
-static void list_words(const char *const *words, char *buf, size_t len)
+/* "a, b or c" (last: " or "), for messages. */
+static void list_words(const char *const *words, const char *last, char *buf, size_t len)
 {
     size_t n = 0;
     buf[0] = '\0';
     for (int i = 0; words[i] && n < len; i++)
-        n += (size_t)snprintf(buf + n, len - n, "%s%s", i == 0 ? "" : words[i + 1] ? ", " : " or ", words[i]);
+        n += (size_t)snprintf(buf + n, len - n, "%s%s", i == 0 ? "" : words[i + 1] ? ", " : last, words[i]);
 }
 
 static int set_choice(int *field, const option *o, const char *text, const char *flag, err_buf *err)
@@ -145,7 +145,7 @@ static int set_choice(int *field, const option *o, const char *text, const char 
     int i = word_index(o->words, text, strlen(text));
     if (i >= 0) return *field = i, 0;
     char expected[256];
-    list_words(o->words, expected, sizeof expected);
+    list_words(o->words, " or ", expected, sizeof expected);
     return err_set(err, "%s: '%s', expected %s", flag, text, expected);
 }
 
@@ -163,7 +163,7 @@ static int set_set(int *field, const option *o, const char *text, const char *fl
             if (*p == '\0') return *field = bits, 0;
         }
         char words[256];
-        list_words(o->words, words, sizeof words);
+        list_words(o->words, " and ", words, sizeof words);
         return err_set(err, "%s: '%s', expected none or a comma list of %s (each once)", flag, text, words);
     }
     *field = bits;
