@@ -98,38 +98,39 @@ done:
     return rc;
 }
 
+/* Read and check an images file's header: u8 images of rank 3, a plausible size, one image
+ * per label. */
+static int read_images_header(gzFile f, const char *images_path, const char *labels_path, uint32_t n_labels,
+                              uint32_t *n, uint32_t *rows, uint32_t *cols, err_buf *err)
+{
+    unsigned char h[16];
+    if (read_exact(f, images_path, h, sizeof h, "images header", err)) return -1;
+    uint32_t magic = be32(h);
+    *n = be32(h + 4), *rows = be32(h + 8), *cols = be32(h + 12);
+    if (magic != IDX_MAGIC_IMAGES)
+        return err_set(err, "%s: not an IDX images file (magic 0x%08x, expected 0x%08x for u8 images of rank 3)",
+                       images_path, magic, IDX_MAGIC_IMAGES);
+    if (*rows == 0 || *cols == 0 || *rows > 4096 || *cols > 4096)
+        return err_set(err, "%s: implausible image size %ux%u", images_path, *rows, *cols);
+    if (*n == 0 || (uint64_t)*n * *rows * *cols > IDX_MAX_PIXELS)
+        return err_set(err, "%s: implausible image count %u of %ux%u", images_path, *n, *rows, *cols);
+    if (*n != n_labels)
+        return err_set(err, "%s has %u images but %s has %u labels; they must match", images_path, *n, labels_path,
+                       n_labels);
+    return 0;
+}
+
 int idx_load_digit(const char *images_path, const char *labels_path, int digit, idx_images *out,
                    err_buf *err)
 {
     memset(out, 0, sizeof *out);
     uint8_t *labels = NULL, *row = NULL;
-    uint32_t n_labels = 0;
+    uint32_t n_labels = 0, n, rows, cols;
     if (read_labels(labels_path, &labels, &n_labels, err)) return -1;
 
     int rc = -1;
-    unsigned char h[16];
     gzFile f = open_idx(images_path, err);
-    if (!f) goto done;
-    if (read_exact(f, images_path, h, sizeof h, "images header", err)) goto done;
-    uint32_t magic = be32(h), n = be32(h + 4), rows = be32(h + 8), cols = be32(h + 12);
-    if (magic != IDX_MAGIC_IMAGES) {
-        err_set(err, "%s: not an IDX images file (magic 0x%08x, expected 0x%08x for u8 images of rank 3)",
-                images_path, magic, IDX_MAGIC_IMAGES);
-        goto done;
-    }
-    if (rows == 0 || cols == 0 || rows > 4096 || cols > 4096) {
-        err_set(err, "%s: implausible image size %ux%u", images_path, rows, cols);
-        goto done;
-    }
-    if (n == 0 || (uint64_t)n * rows * cols > IDX_MAX_PIXELS) {
-        err_set(err, "%s: implausible image count %u of %ux%u", images_path, n, rows, cols);
-        goto done;
-    }
-    if (n != n_labels) {
-        err_set(err, "%s has %u images but %s has %u labels; they must match", images_path, n,
-                labels_path, n_labels);
-        goto done;
-    }
+    if (!f || read_images_header(f, images_path, labels_path, n_labels, &n, &rows, &cols, err)) goto done;
     size_t pixels = (size_t)rows * cols, selected = 0;
     for (uint32_t i = 0; i < n; i++) selected += digit == IDX_ALL || labels[i] == digit;
     if (selected == 0) {

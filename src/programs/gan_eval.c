@@ -2,8 +2,8 @@
  * gan_eval.c: a quality score for generated digits that users can trust.
  *
  *   gan_eval --checkpoint PATH | --samples FILE.h5  [-n N] [--seed S] [--digit D]
- *            [--classifier FILE] [--data IMAGES]
- *   gan_eval --train-classifier [--classifier FILE] [--epochs E]
+ *            [--classifier FILE] [--data IMAGES] [--raw]
+ *   gan_eval --train-classifier [--classifier FILE] [--data IMAGES] [--epochs E]
  *
  * Scores N images (generated from a checkpoint with dropout off, or read from a
  * gan_sample file's /images) against the real images of the digit: the share the
@@ -29,7 +29,7 @@ static const char usage[] =
     "usage: gan_eval --checkpoint PATH | --samples FILE.h5  [-n N] [--seed S] [--digit D]\n"
     "                [--classifier FILE] [--data IMAGES] [--raw]\n"
     "         (a checkpoint's moving-average generator is used when it has one; --raw: the raw weights)\n"
-    "       gan_eval --train-classifier [--classifier FILE] [--epochs E]\n";
+    "       gan_eval --train-classifier [--classifier FILE] [--data IMAGES] [--epochs E]\n";
 
 static int fail(const char *msg)
 {
@@ -100,15 +100,20 @@ static float *read_samples(const char *path, int *n, int X, err_buf *err)
     return images;
 }
 
-int main(int argc, char **argv)
-{
-    fatal_setup("gan_eval", -1, NULL);
+/* The command line. */
+typedef struct {
+    const char *checkpoint, *samples, *classifier, *data;
+    long long n, digit, epochs, seed;
+    int train, raw;
     char default_classifier[PATH_LEN], default_data[PATH_LEN];
-    const char *checkpoint = NULL, *samples = NULL;
-    const char *classifier_path = shipped_file(GAN_CLASSIFIER_FILE, default_classifier, sizeof default_classifier);
-    const char *data = shipped_file(GAN_DATA_FILE, default_data, sizeof default_data);
-    long long n = 1000, digit = 0, epochs = 60, seed = 0;
-    int train = 0, raw = 0;
+} eval_args;
+
+/* Parse argv into a; returns -1 to go on, else the exit status (after --help or an error). */
+static int parse_args(eval_args *a, int argc, char **argv)
+{
+    *a = (eval_args){.n = 1000, .epochs = 60};
+    a->classifier = shipped_file(GAN_CLASSIFIER_FILE, a->default_classifier, sizeof a->default_classifier);
+    a->data = shipped_file(GAN_DATA_FILE, a->default_data, sizeof a->default_data);
     err_buf err = {{0}};
     static const struct option longopts[] = {
         {"checkpoint", required_argument, NULL, 'c'}, {"samples", required_argument, NULL, 's'},
@@ -121,16 +126,16 @@ int main(int argc, char **argv)
     for (int opt; (opt = getopt_long(argc, argv, ":n:h", longopts, NULL)) != -1;) {
         int bad = 0;
         switch (opt) {
-        case 'c': checkpoint = optarg; break;
-        case 's': samples = optarg; break;
-        case 'k': classifier_path = optarg; break;
-        case 'd': data = optarg; break;
-        case 'r': raw = 1; break;
-        case 'T': train = 1; break;
-        case 'n': bad = parse_int64("-n", optarg, 2, 100000, &n, &err); break;
-        case 'D': bad = parse_int64("--digit", optarg, 0, 255, &digit, &err); break;
-        case 'e': bad = parse_int64("--epochs", optarg, 1, 1000, &epochs, &err); break;
-        case 'S': bad = parse_int64("--seed", optarg, 0, INT64_MAX, &seed, &err); break;
+        case 'c': a->checkpoint = optarg; break;
+        case 's': a->samples = optarg; break;
+        case 'k': a->classifier = optarg; break;
+        case 'd': a->data = optarg; break;
+        case 'r': a->raw = 1; break;
+        case 'T': a->train = 1; break;
+        case 'n': bad = parse_int64("-n", optarg, 2, 100000, &a->n, &err); break;
+        case 'D': bad = parse_int64("--digit", optarg, 0, 255, &a->digit, &err); break;
+        case 'e': bad = parse_int64("--epochs", optarg, 1, 1000, &a->epochs, &err); break;
+        case 'S': bad = parse_int64("--seed", optarg, 0, INT64_MAX, &a->seed, &err); break;
         case 'h': fputs(usage, stdout); return 0;
         case ':': err_set(&err, "%s needs a value", argv[optind - 1]), bad = 1; break;
         default: err_set(&err, "unknown option '%s'", argv[optind - 1]), bad = 1; break;
@@ -138,73 +143,95 @@ int main(int argc, char **argv)
         if (bad) return usage_error(err.msg);
     }
     if (optind < argc) return usage_error("unexpected argument (options start with - or --)");
+    return -1;
+}
+
+/* n images in [0, 1] from the checkpoint's generator (its moving average unless raw), the
+ * noise drawn from seed; NULL with err on failure. *step is the checkpoint's. */
+static float *generate(const eval_args *a, int rows, int cols, long long *step, err_buf *err)
+{
+    const int X = rows * cols;
+    generator_file gf;
+    if (checkpoint_load_generator(a->checkpoint, !a->raw, &gf, err)) return NULL;
+    if (gf.rows * gf.cols != X) {
+        err_set(err, "%s makes %dx%d images, the real images of --data are %dx%d", a->checkpoint, gf.rows, gf.cols,
+                rows, cols);
+        generator_file_free(&gf);
+        return NULL;
+    }
+    printf("gan_eval: generator weights: %s\n", gf.is_ema ? "moving average (EMA)" : "raw");
+    *step = gf.step;
+    const long long n = a->n;
+    float *z = xmalloc(sizeof(float) * n * gf.noise_dim), *h = xmalloc(sizeof(float) * n * gf.g_hidden);
+    float *images = xmalloc(sizeof(float) * n * X);
+    rng_t r = rng_make((uint64_t)a->seed, RNG_STREAM_SAMPLES);
+    rng_fill_noise(&r, z, (long)n * gf.noise_dim);
+    generator_sample01(&gf.g, gf.leaky_alpha, z, (int)n, h, images);
+    free(z), free(h);
+    generator_file_free(&gf);
+    return images;
+}
+
+/* The table of scores beside the real/real floor, and the machine-readable RESULT line. */
+static void print_report(const quality *q, const quality *floor, long long step, long long n)
+{
+    printf("  %-28s %10s %12s\n", "", "samples", "real/real");
+    printf("  %-28s %10.4f %12.4f\n", "classified as the digit", q->frac_target, floor->frac_target);
+    /* The share is a count over n samples: its binomial standard error says how far another n
+     * samples of the same generator may read (docs/quality.md: about 0.3 point at 1,000). */
+    printf("  %-28s %10.4f\n", "  its standard error", sqrt(q->frac_target * (1.0 - q->frac_target) / (double)n));
+    printf("  %-28s %10.4f %12.4f\n", "mean confidence", q->confidence, floor->confidence);
+    printf("  %-28s %10.3f %12.3f\n", "Frechet distance (features)", q->frechet, floor->frechet);
+    printf("  %-28s %10.4f %12.4f\n", "diversity ratio (1 = real)", q->diversity, floor->diversity);
+    printf("  %-28s %10.4f %12.4f\n", "nearest-neighbour ratio", q->nn_ratio, floor->nn_ratio);
+    printf("  %-28s %10.4f %12.4f\n", "background grey (1 = real)", q->background, floor->background);
+    printf("  %-28s %10.5f %12.5f\n", "background speckle", q->speckle, floor->speckle);
+    printf("RESULT step=%lld n=%lld frac=%.4f conf=%.4f fd=%.4f div=%.4f nn=%.4f floor_frac=%.4f floor_fd=%.4f "
+           "floor_div=%.4f floor_nn=%.4f bg=%.4f speckle=%.5f floor_bg=%.4f floor_speckle=%.5f\n", step, n,
+           q->frac_target, q->confidence, q->frechet, q->diversity, q->nn_ratio, floor->frac_target, floor->frechet,
+           floor->diversity, floor->nn_ratio, q->background, q->speckle, floor->background, floor->speckle);
+}
+
+int main(int argc, char **argv)
+{
+    fatal_setup("gan_eval", -1, NULL);
+    eval_args a;
+    int status = parse_args(&a, argc, argv);
+    if (status >= 0) return status;
     h5_init();
+    err_buf err = {{0}};
     char labels[PATH_LEN];
-    if (idx_labels_path(data, labels, sizeof labels)) return fail("--data: cannot derive the labels file name");
-    if (train) return train_classifier(data, labels, classifier_path, (int)epochs);
-    if (!checkpoint == !samples) return usage_error("give one of --checkpoint or --samples");
+    if (idx_labels_path(a.data, labels, sizeof labels)) return fail("--data: cannot derive the labels file name");
+    if (a.train) return train_classifier(a.data, labels, a.classifier, (int)a.epochs);
+    if (!a.checkpoint == !a.samples) return usage_error("give one of --checkpoint or --samples");
 
     classifier c;
-    if (classifier_load(&c, classifier_path, &err)) return fail(err.msg);
+    if (classifier_load(&c, a.classifier, &err)) return fail(err.msg);
     idx_images real;
-    if (idx_load_digit(data, labels, (int)digit, &real, &err)) return fail(err.msg);
+    if (idx_load_digit(a.data, labels, (int)a.digit, &real, &err)) return fail(err.msg);
     const int X = real.rows * real.cols;
-    if (classifier_check(&c, classifier_path, real.rows, real.cols, (int)digit, &err)) return fail(err.msg);
+    if (classifier_check(&c, a.classifier, real.rows, real.cols, (int)a.digit, &err)) return fail(err.msg);
     float *all = xmalloc(sizeof(float) * real.n * X);
     to_unit(all, real.pixels, (size_t)real.n * X);
 
-    float *images = NULL;
     long long step = -1;
-    if (samples) {
-        int n_read = 0;
-        images = read_samples(samples, &n_read, X, &err);
-        if (!images) return fail(err.msg);
-        n = n_read;
-    } else {
-        generator_file gf;
-        if (checkpoint_load_generator(checkpoint, !raw, &gf, &err)) return fail(err.msg);
-        if (gf.rows * gf.cols != X) {
-            err_set(&err, "%s makes %dx%d images, the real images of --data are %dx%d", checkpoint, gf.rows, gf.cols,
-                    real.rows, real.cols);
-            return fail(err.msg);
-        }
-        printf("gan_eval: generator weights: %s\n", gf.is_ema ? "moving average (EMA)" : "raw");
-        step = gf.step;
-        float *z = xmalloc(sizeof(float) * n * gf.noise_dim), *h = xmalloc(sizeof(float) * n * gf.g_hidden);
-        images = xmalloc(sizeof(float) * n * X);
-        rng_t r = rng_make((uint64_t)seed, RNG_STREAM_SAMPLES);
-        rng_fill_noise(&r, z, (long)n * gf.noise_dim);
-        generator_sample01(&gf.g, gf.leaky_alpha, z, (int)n, h, images);
-        free(z), free(h);
-        generator_file_free(&gf);
-    }
+    int n_read = 0;
+    float *images = a.samples ? read_samples(a.samples, &n_read, X, &err) : generate(&a, real.rows, real.cols, &step, &err);
+    if (!images) return fail(err.msg);
+    if (a.samples) a.n = n_read;
 
     /* The floor: one half of the real images scored against the other half. */
     const int half = real.n / 2;
     quality_ref ref;
-    quality_ref_init(&ref, &c, (int)digit, all + (size_t)half * X, real.n - half, all, real.n, X);
+    quality_ref_init(&ref, &c, (int)a.digit, all + (size_t)half * X, real.n - half, all, real.n, X);
     quality floor = quality_score(&ref, all, half);
     quality_ref_free(&ref);
-    quality_ref_init(&ref, &c, (int)digit, all, real.n, all, real.n, X);
-    quality q = quality_score(&ref, images, (int)n);
+    quality_ref_init(&ref, &c, (int)a.digit, all, real.n, all, real.n, X);
+    quality q = quality_score(&ref, images, (int)a.n);
     quality_ref_free(&ref);
-    printf("gan_eval: %lld images from %s%s vs %d real images of digit %lld\n", n, checkpoint ? checkpoint : samples,
-           step >= 0 ? "" : " (samples file)", real.n, digit);
-    printf("  %-28s %10s %12s\n", "", "samples", "real/real");
-    printf("  %-28s %10.4f %12.4f\n", "classified as the digit", q.frac_target, floor.frac_target);
-    /* The share is a count over n samples: its binomial standard error says how far another n
-     * samples of the same generator may read (docs/quality.md: about 0.3 point at 1,000). */
-    printf("  %-28s %10.4f\n", "  its standard error", sqrt(q.frac_target * (1.0 - q.frac_target) / (double)n));
-    printf("  %-28s %10.4f %12.4f\n", "mean confidence", q.confidence, floor.confidence);
-    printf("  %-28s %10.3f %12.3f\n", "Frechet distance (features)", q.frechet, floor.frechet);
-    printf("  %-28s %10.4f %12.4f\n", "diversity ratio (1 = real)", q.diversity, floor.diversity);
-    printf("  %-28s %10.4f %12.4f\n", "nearest-neighbour ratio", q.nn_ratio, floor.nn_ratio);
-    printf("  %-28s %10.4f %12.4f\n", "background grey (1 = real)", q.background, floor.background);
-    printf("  %-28s %10.5f %12.5f\n", "background speckle", q.speckle, floor.speckle);
-    printf("RESULT step=%lld n=%lld frac=%.4f conf=%.4f fd=%.4f div=%.4f nn=%.4f floor_frac=%.4f floor_fd=%.4f "
-           "floor_div=%.4f floor_nn=%.4f bg=%.4f speckle=%.5f floor_bg=%.4f floor_speckle=%.5f\n", step, n, q.frac_target,
-           q.confidence, q.frechet, q.diversity, q.nn_ratio, floor.frac_target, floor.frechet, floor.diversity,
-           floor.nn_ratio, q.background, q.speckle, floor.background, floor.speckle);
+    printf("gan_eval: %lld images from %s%s vs %d real images of digit %lld\n", a.n,
+           a.checkpoint ? a.checkpoint : a.samples, step >= 0 ? "" : " (samples file)", real.n, a.digit);
+    print_report(&q, &floor, step, a.n);
     free(images), free(all);
     idx_free(&real);
     classifier_free(&c);
