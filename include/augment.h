@@ -18,7 +18,7 @@
 
 enum { AUG_TRANSLATE = 1, AUG_CUTOUT = 2 };
 /* A 6 x 6 cutout, not 8 x 8: with 8 the generator drew more broken rings, and a smaller square
- * raised the share classified as 0 by 0.1-0.35 point at the same distance (docs/quality.md). */
+ * raised the share classified as 0 by 0.06-0.35 point at the same distance (docs/quality.md). */
 enum { AUG_SHIFT = 3, AUG_CUT = 6 };
 
 /* One image's random draws. */

@@ -6,7 +6,7 @@
 Writes into DIR (default: beside the history file, in plots/):
   losses.png         D and G losses over steps
   discriminator.png  mean D(x) on real images and D(G(z)) on generated ones
-  quality.png        the quality metrics under /metrics/ that gan_eval adds, if any
+  quality.png        the in-training quality scores under /metrics/eval_* (--eval-every), if any
   samples.png        the fixed-noise samples at up to 8 evenly spaced grids, first 8 each
 Works on a file that is still being written (SWMR).
 """

@@ -27,10 +27,11 @@ _Static_assert(AUG_TRANSLATE == 1 << 0 && AUG_CUTOUT == 1 << 1, "augment_words f
 #define TEXT 0, 0, NULL, NULL, 0
 
 /*
- * The defaults are those of issue 11, chosen by measurement (docs/quality.md, "Why the
- * defaults"): a budget of 5.12M images, Adam scaled by the square-root rule, D's inputs
- * translated and cut out, a cool-down over the last quarter, and no moving average of G (it
- * scored no better at equal steps). The collective timeout is ten minutes, PyTorch's default
+ * The defaults are those of issue 11, chosen by measurement (docs/quality.md, "More ranks,
+ * better digits sooner: the defaults"): a budget of 5.12M images, Adam scaled by the
+ * square-root rule, D's inputs translated and cut out, a cool-down over the last quarter, and
+ * no moving average of G (with augmentation it lowered the distance at 8 ranks but not the
+ * share classified as the digit, for 5-17% more time). The collective timeout is ten minutes, PyTorch's default
  * for its NCCL watchdog: a step, a checkpoint and a score take seconds here, so only a rank
  * that stopped responding waits that long (docs/cluster.md, "Hangs").
  */
