@@ -21,6 +21,7 @@
 #define GAN_GAN_H
 
 #include "augment.h"
+#include "gemm.h"
 #include "mlp.h"
 #include "rng.h"
 
@@ -32,13 +33,15 @@ typedef struct {
     int smooth_by_scale; /* 0: D's real target is 1-s; 1: D-real and G losses x (1-s) */
     int augment;         /* AUG_* flags (augment.h): D's inputs, real and fake; 0 = none */
     int image_cols;      /* image width (rows = X / cols), for the augmentation */
+    int precision;       /* GEMM_FP32 or GEMM_BF16: the matrix products of both passes (gemm.h) */
     adam_config adam;
 } gan_hparams;
 
 typedef struct {
     gan_hparams hp;
     int B;
-    mlp g, d;
+    mlp g, d;            /* fp32 master weights, gradients and Adam moments in every precision */
+    gemm mm;             /* the products of the step, in hp.precision; owned */
     /* Activations, allocated once for B rows. */
     float *z;        /* (B, Z)    noise */
     float *g_pre1;   /* (B, Hg)   G dense1 output, before LeakyReLU */
@@ -104,7 +107,9 @@ void gan_discriminator_forward_fake(gan *m);
  * are not computed), and G's gradients written into m->g.grads. Fills st->g_loss. */
 void gan_generator_backward(gan *m, gan_stats *st);
 
-/* Inference (no dropout): images (n, X) in [-1, 1] from z (n, Z); hidden is (n, Hg) scratch. */
+/* Inference (no dropout): images (n, X) in [-1, 1] from z (n, Z); hidden is (n, Hg) scratch.
+ * Always fp32, from the master weights: samples and scores do not depend on --precision's
+ * rounding of the products, only on the weights it trained. */
 void generator_infer(const mlp *g, float leaky_alpha, const float *z, int n, float *hidden,
                      float *images);
 

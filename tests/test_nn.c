@@ -42,10 +42,10 @@ static void test_dense(void)
     float x[B * IN], w[IN * OUT], b[OUT], y[B * OUT], c[B * OUT];
     float dx[B * IN], dw[IN * OUT] = {0}, db[OUT] = {0};
     fill(x, B * IN, &r, 1), fill(w, IN * OUT, &r, 1), fill(b, OUT, &r, 1), fill(c, B * OUT, &r, 1);
-    dense_backward(dx, dw, db, c, x, w, B, IN, OUT);
+    dense_backward(NULL, dx, dw, db, c, x, w, B, IN, OUT);
 
     /* Hand check of one output: y[1][2] = Σ_k x[1][k] w[k][2] + b[2]. */
-    dense_forward(y, x, w, b, B, IN, OUT);
+    dense_forward(NULL, y, x, w, b, B, IN, OUT);
     double want = b[2];
     for (int k = 0; k < IN; k++) want += (double)x[IN + k] * w[k * OUT + 2];
     CHECK_NEAR(y[OUT + 2], want, 1e-5);
@@ -56,10 +56,10 @@ static void test_dense(void)
         for (int i = 0; i < sizes[v]; i++) {
             float saved = vars[v][i];
             vars[v][i] = saved + FD_H;
-            dense_forward(y, x, w, b, B, IN, OUT);
+            dense_forward(NULL, y, x, w, b, B, IN, OUT);
             double up = weighted_sum(y, c, B * OUT);
             vars[v][i] = saved - FD_H;
-            dense_forward(y, x, w, b, B, IN, OUT);
+            dense_forward(NULL, y, x, w, b, B, IN, OUT);
             double down = weighted_sum(y, c, B * OUT);
             vars[v][i] = saved;
             CHECK_NEAR(grads[v][i], (up - down) / (2 * FD_H), FD_TOL);
@@ -69,13 +69,13 @@ static void test_dense(void)
     float dw2[IN * OUT], db2[OUT];
     for (int i = 0; i < IN * OUT; i++) dw2[i] = 1e3f;
     for (int i = 0; i < OUT; i++) db2[i] = -1e3f;
-    dense_backward(NULL, dw2, db2, c, x, w, B, IN, OUT);
+    dense_backward(NULL, NULL, dw2, db2, c, x, w, B, IN, OUT);
     CHECK(memcmp(dw2, dw, sizeof dw) == 0, "dense_backward must overwrite dw");
     CHECK(memcmp(db2, db, sizeof db) == 0, "dense_backward must overwrite db");
     /* The out == 1 special case of dx equals the GEMM path's definition. */
     float dx1[B * IN], c1[B];
     fill(c1, B, &r, 1);
-    dense_backward(dx1, NULL, NULL, c1, NULL, w, B, IN, 1);
+    dense_backward(NULL, dx1, NULL, NULL, c1, NULL, w, B, IN, 1);
     CHECK_NEAR(dx1[IN + 3], c1[1] * w[3], 1e-6);
 }
 

@@ -33,6 +33,7 @@ void gan_init(gan *m, const gan_hparams *hp, int B)
     m->g_dout = xmalloc(sizeof(float) * B * X);
     m->g_dh = xmalloc(sizeof(float) * B * Hg);
     m->aug = NULL, m->d_aug = NULL, m->g_daug = NULL;
+    gemm_init(&m->mm, hp->precision);
     if (hp->augment) {
         if (hp->image_cols < 1 || X % hp->image_cols) FATAL("augmentation needs the image width");
         m->aug = xmalloc(sizeof(augment_params) * 2 * B);
@@ -45,6 +46,7 @@ void gan_free(gan *m)
 {
     mlp_free(&m->g);
     mlp_free(&m->d);
+    gemm_free(&m->mm);
     float *bufs[] = {m->z,       m->g_pre1,  m->g_act1,   m->g_mask, m->d_in,   m->d_pre1,
                      m->d_act1,  m->d_logit, m->d_dlogit, m->d_dh,   m->g_dout, m->g_dh};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
@@ -69,11 +71,11 @@ void gan_generator_forward_fixed(gan *m)
 {
     const gan_hparams *hp = &m->hp;
     const int B = m->B, n_hidden = B * hp->g_hidden;
-    dense_forward(m->g_pre1, m->z, m->g.w1, m->g.b1, B, hp->noise_dim, hp->g_hidden);
+    dense_forward(&m->mm, m->g_pre1, m->z, m->g.w1, m->g.b1, B, hp->noise_dim, hp->g_hidden);
     leaky_relu_forward(m->g_act1, m->g_pre1, n_hidden, hp->leaky_alpha);
     if (hp->dropout > 0.0f) dropout_apply(m->g_act1, m->g_act1, m->g_mask, n_hidden);
     float *fake = gan_fake_rows(m);
-    dense_forward(fake, m->g_act1, m->g.w2, m->g.b2, B, hp->g_hidden, hp->image_size);
+    dense_forward(&m->mm, fake, m->g_act1, m->g.w2, m->g.b2, B, hp->g_hidden, hp->image_size);
     tanh_forward(fake, fake, B * hp->image_size);
 }
 
@@ -98,9 +100,9 @@ static void discriminator_forward(gan *m, int first, int rows)
     const gan_hparams *hp = &m->hp;
     const size_t X = hp->image_size, Hd = hp->d_hidden;
     float *pre = m->d_pre1 + first * Hd, *act = m->d_act1 + first * Hd;
-    dense_forward(pre, d_input(m) + first * X, m->d.w1, m->d.b1, rows, (int)X, (int)Hd);
+    dense_forward(&m->mm, pre, d_input(m) + first * X, m->d.w1, m->d.b1, rows, (int)X, (int)Hd);
     leaky_relu_forward(act, pre, rows * (int)Hd, hp->leaky_alpha);
-    dense_forward(m->d_logit + first, act, m->d.w2, m->d.b2, rows, (int)Hd, 1);
+    dense_forward(&m->mm, m->d_logit + first, act, m->d.w2, m->d.b2, rows, (int)Hd, 1);
 }
 
 void gan_discriminator_forward(gan *m)
@@ -135,9 +137,9 @@ void gan_discriminator_backward(gan *m, gan_stats *st)
     st->d_real = d_real / B;
     st->d_fake = d_fake / B;
 
-    dense_backward(m->d_dh, m->d.dw2, m->d.db2, m->d_dlogit, m->d_act1, m->d.w2, 2 * B, Hd, 1);
+    dense_backward(&m->mm, m->d_dh, m->d.dw2, m->d.db2, m->d_dlogit, m->d_act1, m->d.w2, 2 * B, Hd, 1);
     leaky_relu_backward(m->d_dh, m->d_dh, m->d_pre1, 2 * B * Hd, hp->leaky_alpha);
-    dense_backward(NULL, m->d.dw1, m->d.db1, m->d_dh, d_input(m), m->d.w1, 2 * B, X, Hd);
+    dense_backward(&m->mm, NULL, m->d.dw1, m->d.db1, m->d_dh, d_input(m), m->d.w1, 2 * B, X, Hd);
 }
 
 void gan_generator_backward(gan *m, gan_stats *st)
@@ -158,29 +160,29 @@ void gan_generator_backward(gan *m, gan_stats *st)
 
     /* Through D to its input only. */
     float *dh = m->d_dh + (size_t)B * Hd;
-    dense_backward(dh, NULL, NULL, dlogit, NULL, m->d.w2, B, Hd, 1);
+    dense_backward(&m->mm, dh, NULL, NULL, dlogit, NULL, m->d.w2, B, Hd, 1);
     leaky_relu_backward(dh, dh, m->d_pre1 + (size_t)B * Hd, B * Hd, hp->leaky_alpha);
     if (m->d_aug) { /* D's input was the augmented G(z): back through the augmentation */
-        dense_backward(m->g_daug, NULL, NULL, dh, NULL, m->d.w1, B, X, Hd);
+        dense_backward(&m->mm, m->g_daug, NULL, NULL, dh, NULL, m->d.w1, B, X, Hd);
         augment_backward(m->aug + B, hp->augment, B, X / hp->image_cols, hp->image_cols, m->g_daug, m->g_dout);
     } else {
-        dense_backward(m->g_dout, NULL, NULL, dh, NULL, m->d.w1, B, X, Hd);
+        dense_backward(&m->mm, m->g_dout, NULL, NULL, dh, NULL, m->d.w1, B, X, Hd);
     }
 
     /* Then through G into its parameters. */
     tanh_backward(m->g_dout, m->g_dout, gan_fake_rows(m), B * X);
-    dense_backward(m->g_dh, m->g.dw2, m->g.db2, m->g_dout, m->g_act1, m->g.w2, B, Hg, X);
+    dense_backward(&m->mm, m->g_dh, m->g.dw2, m->g.db2, m->g_dout, m->g_act1, m->g.w2, B, Hg, X);
     if (hp->dropout > 0.0f) dropout_apply(m->g_dh, m->g_dh, m->g_mask, B * Hg);
     leaky_relu_backward(m->g_dh, m->g_dh, m->g_pre1, B * Hg, hp->leaky_alpha);
-    dense_backward(NULL, m->g.dw1, m->g.db1, m->g_dh, m->z, m->g.w1, B, hp->noise_dim, Hg);
+    dense_backward(&m->mm, NULL, m->g.dw1, m->g.db1, m->g_dh, m->z, m->g.w1, B, hp->noise_dim, Hg);
 }
 
 void generator_infer(const mlp *g, float leaky_alpha, const float *z, int n, float *hidden,
                      float *images)
 {
-    dense_forward(hidden, z, g->w1, g->b1, n, g->in, g->hidden);
+    dense_forward(NULL, hidden, z, g->w1, g->b1, n, g->in, g->hidden);
     leaky_relu_forward(hidden, hidden, n * g->hidden, leaky_alpha);
-    dense_forward(images, hidden, g->w2, g->b2, n, g->hidden, g->out);
+    dense_forward(NULL, images, hidden, g->w2, g->b2, n, g->hidden, g->out);
     tanh_forward(images, images, n * g->out);
 }
 

@@ -1,31 +1,26 @@
 /*
  * nn.c: dense, LeakyReLU, tanh, dropout and the logistic loss (see nn.h).
- * The matrix products go to OpenBLAS; everything else is a flat loop that
+ * The matrix products go to gemm.h (OpenBLAS in fp32); everything else is a flat loop that
  * the compiler vectorises.
  */
 #include "nn.h"
 
-#include <cblas.h>
 #include <math.h>
 #include <string.h>
 
 #include "clones.h"
 
-void dense_forward(float *y, const float *x, const float *w, const float *b, int B, int in, int out)
+void dense_forward(gemm *mm, float *y, const float *x, const float *w, const float *b, int B, int in, int out)
 {
-    /* Broadcast the bias into y, then let sgemm add x·w on top (beta = 1). */
-    for (int r = 0; r < B; r++) memcpy(y + (size_t)r * out, b, sizeof(float) * (size_t)out);
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, out, in, 1.0f, x, in, w, out, 1.0f, y,
-                out);
+    gemm_product(mm, y, x, 0, w, 0, b, B, out, in);
 }
 
-void dense_backward(float *dx, float *dw, float *db, const float *dy, const float *x,
+void dense_backward(gemm *mm, float *dx, float *dw, float *db, const float *dy, const float *x,
                     const float *w, int B, int in, int out)
 {
     if (dw) {
-        /* beta = 0: every step writes each gradient once, so no slab needs zeroing first. */
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, in, out, B, 1.0f, x, in, dy, out, 0.0f,
-                    dw, out);
+        /* Overwritten (no beta = 1): every step writes each gradient once, so no slab needs zeroing first. */
+        gemm_product(mm, dw, x, 1, dy, 0, NULL, in, out, B);
         memcpy(db, dy, sizeof(float) * (size_t)out);
         for (int r = 1; r < B; r++) {
             const float *row = dy + (size_t)r * out;
@@ -38,8 +33,7 @@ void dense_backward(float *dx, float *dw, float *db, const float *dy, const floa
             for (int r = 0; r < B; r++)
                 for (int i = 0; i < in; i++) dx[(size_t)r * in + i] = dy[r] * w[i];
         } else {
-            cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, in, out, 1.0f, dy, out, w, out,
-                        0.0f, dx, in);
+            gemm_product(mm, dx, dy, 0, w, 1, NULL, B, in, out);
         }
     }
 }

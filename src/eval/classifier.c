@@ -14,9 +14,9 @@
 static void forward(const classifier *c, const float *x, int n, float *hidden, float *logits)
 {
     const mlp *m = &c->net;
-    dense_forward(hidden, x, m->w1, m->b1, n, m->in, m->hidden);
+    dense_forward(NULL, hidden, x, m->w1, m->b1, n, m->in, m->hidden);
     leaky_relu_forward(hidden, hidden, n * m->hidden, 0.0f);
-    dense_forward(logits, hidden, m->w2, m->b2, n, m->hidden, m->out);
+    dense_forward(NULL, logits, hidden, m->w2, m->b2, n, m->hidden, m->out);
 }
 
 static void softmax_rows(float *z, int n, int k)
@@ -65,9 +65,9 @@ void classifier_train(classifier *c, const uint8_t *pixels, const uint8_t *label
             softmax_rows(z, B, K);
             for (int b = 0; b < B; b++) z[b * K + labels[train[s + b]]] -= 1.0f; /* dCE/dlogit = p - onehot */
             for (int i = 0; i < B * K; i++) z[i] /= B;
-            dense_backward(dh, c->net.dw2, c->net.db2, z, h, c->net.w2, B, H, K);
+            dense_backward(NULL, dh, c->net.dw2, c->net.db2, z, h, c->net.w2, B, H, K);
             leaky_relu_backward(dh, dh, h, B * H, 0.0f); /* h > 0 exactly where the pre-activation was */
-            dense_backward(NULL, c->net.dw1, c->net.db1, dh, x, c->net.w1, B, X, H);
+            dense_backward(NULL, NULL, c->net.dw1, c->net.db1, dh, x, c->net.w1, B, X, H);
             mlp_adam_step(&c->net, &adam, 1.0f);
         }
     }
