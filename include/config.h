@@ -18,6 +18,7 @@ enum smoothing_style {
 enum scale_rule { SCALE_SQRT, SCALE_LINEAR, SCALE_NONE }; /* schedule.h */
 enum preset { PRESET_DEFAULT, PRESET_SEED };
 enum on_nonfinite { ON_NONFINITE_SKIP, ON_NONFINITE_STOP };
+enum precision { PRECISION_FP32, PRECISION_BF16, PRECISION_AUTO }; /* gemm.h; the run resolves auto */
 /* --augment is a set of these bits (augment.h's AUG_TRANSLATE, AUG_CUTOUT); 0 is "none". */
 
 typedef struct {
@@ -40,6 +41,7 @@ typedef struct {
     int scale_rule;           /* enum scale_rule: Adam's settings derived from the global batch */
     int reference_batch;      /* the global batch the Adam settings are given for */
     int augment;              /* AUG_* bits: D's inputs */
+    int precision;            /* enum precision: the matrix products' inputs (gemm.h) */
     int patience;             /* stop after this many scores without improvement; 0 = never */
     long long seed;
     int digit;                /* label to train on */

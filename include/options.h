@@ -46,6 +46,7 @@ extern const size_t n_options;
 
 /* The words of the choices, indexed by their enums (config.h): for messages. */
 extern const char *const scale_rule_words[];
+extern const char *const precision_words[];
 
 /* The row of `flag` (without "--"), or NULL. */
 const option *find_option(const char *flag);

@@ -40,6 +40,7 @@ typedef struct {
     int hist_open;
     float *noise, *hidden, *images; /* rank 0: the fixed sample noise and scratch */
     adam_scaled adam;  /* Adam's settings for this run's global batch (--scale-rule) */
+    int precision;     /* GEMM_FP32 or GEMM_BF16: --precision resolved for this build and CPU */
     long long first_step;
     double start;      /* MPI_Wtime at the start of training */
     err_buf err;       /* rank 0's message when a step fails */

@@ -18,6 +18,7 @@ static const char *const smoothing_words[] = {"target", "scale", NULL};   /* enu
 const char *const scale_rule_words[] = {"sqrt", "linear", "none", NULL};  /* enum scale_rule */
 static const char *const preset_words[] = {"default", "seed", NULL};      /* enum preset */
 static const char *const nonfinite_words[] = {"skip", "stop", NULL};      /* enum on_nonfinite */
+const char *const precision_words[] = {"fp32", "bf16", "auto", NULL}; /* enum precision */
 static const char *const augment_words[] = {"translate", "cutout", NULL}; /* bit i: AUG_TRANSLATE, AUG_CUTOUT */
 _Static_assert(AUG_TRANSLATE == 1 << 0 && AUG_CUTOUT == 1 << 1, "augment_words follows the AUG_ bits");
 
@@ -64,6 +65,10 @@ const option options[] = {
      "the global batch that --lr, --beta1, --beta2, --epsilon are given for", NULL, 0},
     {"augment", OPT_SET, F(augment), WORDS(augment_words), "translate,cutout", 0,
      "none | translate,cutout (either or both): random, differentiable augmentation of D's inputs, real and fake",
+     NULL, 0},
+    {"precision", OPT_CHOICE, F(precision), WORDS(precision_words), "fp32", 0,
+     "fp32 | bf16 | auto: bf16 rounds the inputs of every matrix product to bfloat16 and sums in fp32 (oneDNN); "
+     "weights, gradients, Adam and losses stay fp32. auto: bf16 where the CPU has native bf16 (AVX512-BF16, AMX)",
      NULL, 0},
     {"patience", OPT_INT, F(patience), RANGE(0, 1000000), "0", 0,
      "with --eval-every: stop after this many scores without improvement (0: never)", NULL, 0},

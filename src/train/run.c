@@ -12,6 +12,7 @@
 #include "build_info.h"
 #include "checkpoint.h"
 #include "files.h"
+#include "gemm.h"
 #include "h5util.h"
 #include "idx.h"
 #include "launch.h"
@@ -88,6 +89,19 @@ static void build_attrs(run *r)
     attrs_double(&r->attrs, "effective_beta1", r->adam.beta1);
     attrs_double(&r->attrs, "effective_beta2", r->adam.beta2);
     attrs_double(&r->attrs, "effective_epsilon", r->adam.epsilon);
+    attrs_string(&r->attrs, "effective_precision", r->precision == GEMM_BF16 ? "bf16" : "fp32");
+}
+
+/* Rank 0: the precision of the products and the kernel that runs them. */
+static void print_precision(const run *r)
+{
+    char kernel[256];
+    gemm_describe(&r->t.model.mm, kernel, sizeof kernel);
+    const int support = gemm_bf16_support();
+    printf("precision: %s (--precision %s)\n", kernel, precision_words[r->cfg.precision]);
+    if (r->precision == GEMM_BF16 && support != GEMM_BF16_NATIVE)
+        printf("warning: this CPU has no native bf16 matrix instructions (AVX512-BF16, AMX-BF16): the bf16 products "
+               "are emulated, with bf16's rounding at below fp32's speed; --precision fp32 or auto is faster here\n");
 }
 
 static void print_banner(const run *r)
@@ -100,6 +114,7 @@ static void print_banner(const run *r)
     printf("gan_train %s: %d rank%s%s; OpenBLAS %s kernels%s, %d thread%s per rank\n", GAN_VERSION, r->world,
            r->world > 1 ? "s" : "", hosts, openblas_get_corename(), blas_choice_note(), openblas_get_num_threads(),
            openblas_get_num_threads() > 1 ? "s" : "");
+    print_precision(r);
     printf("data: %s: %d of %d images have label %d (%dx%d); %d-%d per rank\n", c->data, r->n_images,
            r->total_images, c->digit, r->image_rows, r->image_cols, r->n_images / r->world,
            (r->n_images + r->world - 1) / r->world);
@@ -172,6 +187,19 @@ static int load_data(run *r, idx_images *img)
     return RUN_READY;
 }
 
+/* --precision for this build and CPU: auto is bf16 where oneDNN finds native bf16 matrix
+ * instructions (docs/performance.md, "bf16"); bf16 without oneDNN is refused. */
+static int choose_precision(run *r)
+{
+    const int support = gemm_bf16_support(), asked = r->cfg.precision;
+    if (asked == PRECISION_BF16 && support == GEMM_BF16_UNBUILT)
+        return err_set(&r->err, "--precision bf16: this gan_train was built without oneDNN (install libdnnl-dev and "
+                                "rebuild); use --precision fp32 or auto"), EXIT_USAGE;
+    r->precision = asked == PRECISION_BF16 || (asked == PRECISION_AUTO && support == GEMM_BF16_NATIVE)
+                       ? GEMM_BF16 : GEMM_FP32;
+    return RUN_READY;
+}
+
 /* The run's size: the global batch, the steps (from --images when it gives the length), the
  * score interval, Adam's settings for the global batch, and the files' attributes. */
 static int size_run(run *r)
@@ -204,7 +232,7 @@ static int setup_training(run *r, const idx_images *img)
         .image_size = img->rows * img->cols, .leaky_alpha = (float)c->leaky_alpha,
         .dropout = (float)c->dropout, .smoothing = (float)c->label_smoothing,
         .smooth_by_scale = c->smoothing_style == SMOOTH_SCALE, .augment = c->augment,
-        .image_cols = img->cols,
+        .image_cols = img->cols, .precision = r->precision,
         .adam = {r->adam.lr, r->adam.beta1, r->adam.beta2, r->adam.epsilon},
     };
     trainer_init(&r->t, &hp, c->batch_size, img->pixels, img->n, (uint64_t)c->seed, MPI_COMM_WORLD);
@@ -317,6 +345,7 @@ int run_open(run *r, int argc, char **argv)
 
     idx_images img = {0};
     status = load_data(r, &img);
+    if (status == RUN_READY) status = choose_precision(r);
     if (status == RUN_READY) status = size_run(r);
     if (status == RUN_READY) status = setup_training(r, &img);
     idx_free(&img);
