@@ -16,6 +16,8 @@
  *   gan_generator_backward         G's loss, backprop through D to G's gradients
  *   (allreduce G's grads, Adam step on G)
  * Gradients are batch means; averaging them over ranks gives the global mean.
+ * In bf16 (gemm.h) each forward pass rounds the weights it runs on (gemm_hold) and the
+ * backward pass after it reuses them: change weights only between an Adam step and a forward.
  */
 #ifndef GAN_GAN_H
 #define GAN_GAN_H

@@ -63,6 +63,15 @@ void gemm_free(gemm *g);
 void gemm_product(gemm *g, float *c, const float *a, int trans_a, const float *b, int trans_b, const float *bias,
                   int M, int N, int K);
 
+/*
+ * x (n) will not change until the next gemm_hold of the same x: in native bf16 it is rounded
+ * once now, and every product reading inside it uses that copy (a network's weights: the
+ * forward pass holds them, its backward pass reuses them). A no-op in fp32 and emulated bf16,
+ * which read x itself; the numbers are the same either way as long as x does not change
+ * while held. At most 4 operands are held at once.
+ */
+void gemm_hold(gemm *g, const float *x, size_t n);
+
 /* For the start-up line: "fp32: OpenBLAS SkylakeX kernels", "bf16: oneDNN 2.6.3,
  * brg:avx512_core_bf16", "bf16 emulated: ...". */
 void gemm_describe(const gemm *g, char *buf, size_t len);

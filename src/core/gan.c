@@ -71,6 +71,7 @@ void gan_generator_forward_fixed(gan *m)
 {
     const gan_hparams *hp = &m->hp;
     const int B = m->B, n_hidden = B * hp->g_hidden;
+    gemm_hold(&m->mm, m->g.params, m->g.n_params); /* rounded once for G's forward and backward */
     dense_forward(&m->mm, m->g_pre1, m->z, m->g.w1, m->g.b1, B, hp->noise_dim, hp->g_hidden);
     leaky_relu_forward(m->g_act1, m->g_pre1, n_hidden, hp->leaky_alpha);
     if (hp->dropout > 0.0f) dropout_apply(m->g_act1, m->g_act1, m->g_mask, n_hidden);
@@ -100,6 +101,7 @@ static void discriminator_forward(gan *m, int first, int rows)
     const gan_hparams *hp = &m->hp;
     const size_t X = hp->image_size, Hd = hp->d_hidden;
     float *pre = m->d_pre1 + first * Hd, *act = m->d_act1 + first * Hd;
+    gemm_hold(&m->mm, m->d.params, m->d.n_params); /* D may have changed: its weights rounded anew */
     dense_forward(&m->mm, pre, d_input(m) + first * X, m->d.w1, m->d.b1, rows, (int)X, (int)Hd);
     leaky_relu_forward(act, pre, rows * (int)Hd, hp->leaky_alpha);
     dense_forward(&m->mm, m->d_logit + first, act, m->d.w2, m->d.b2, rows, (int)Hd, 1);

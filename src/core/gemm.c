@@ -66,6 +66,11 @@ void gemm_product(gemm *g, float *c, const float *a, int trans_a, const float *b
     }
 }
 
+void gemm_hold(gemm *g, const float *x, size_t n)
+{
+    if (g->dnnl) gemm_dnnl_hold(g->dnnl, x, n);
+}
+
 void gemm_describe(const gemm *g, char *buf, size_t len)
 {
     if (g->precision == GEMM_FP32) {

@@ -37,7 +37,18 @@ typedef struct {
     dnnl_memory_t a, b, bias, c, scratch;   /* no data of their own: set before each run */
 } plan;
 
+/* A read-only operand rounded once (gemm_hold): a network's weights for a pass. */
+typedef struct {
+    const float *src; /* NULL: unused */
+    size_t n;
+    uint16_t *bf16; /* (n) its rounding, owned */
+    size_t cap;
+} held;
+
+enum { HELD_MAX = 4 }; /* G's and D's weights, and room */
+
 struct gemm_dnnl {
+    held held[HELD_MAX];
     dnnl_engine_t engine;
     dnnl_stream_t stream;
     plan *plans; /* (n_plans) one per shape seen, owned */
@@ -77,6 +88,7 @@ void gemm_dnnl_free(gemm_dnnl *d)
     dnnl_stream_destroy(d->stream);
     dnnl_engine_destroy(d->engine);
     free(d->plans), free(d->a16), free(d->b16), free(d->scratch);
+    for (int i = 0; i < HELD_MAX; i++) free(d->held[i].bf16);
     free(d);
 }
 
@@ -153,21 +165,44 @@ static uint16_t *bf16_buffer(uint16_t **buf, size_t *len, size_t n)
     return *buf;
 }
 
+/* x (n) in bf16: its held copy if a held operand contains it, else rounded into *buf. */
+static const uint16_t *in_bf16(gemm_dnnl *d, const float *x, size_t n, uint16_t **buf, size_t *len)
+{
+    for (int i = 0; i < HELD_MAX; i++) {
+        const held *h = &d->held[i];
+        if (h->src && x >= h->src && x + n <= h->src + h->n) return h->bf16 + (x - h->src);
+    }
+    uint16_t *out = bf16_buffer(buf, len, n);
+    bf16_from_float(out, x, n);
+    return out;
+}
+
+void gemm_dnnl_hold(gemm_dnnl *d, const float *x, size_t n)
+{
+    held *h = NULL;
+    for (int i = 0; i < HELD_MAX && !h; i++)
+        if (d->held[i].src == x) h = &d->held[i];
+    for (int i = 0; i < HELD_MAX && !h; i++)
+        if (!d->held[i].src) h = &d->held[i];
+    if (!h) FATAL("gemm_hold: more than %d operands held", HELD_MAX);
+    h->src = x, h->n = n;
+    bf16_from_float(bf16_buffer(&h->bf16, &h->cap, n), x, n);
+}
+
 void gemm_dnnl_product(gemm_dnnl *d, float *c, const float *a, int trans_a, const float *b, int trans_b,
                        const float *bias, int M, int N, int K)
 {
     plan *p = find_plan(d, M, N, K, trans_a, trans_b, bias != NULL);
-    uint16_t *a16 = bf16_buffer(&d->a16, &d->a16_len, (size_t)M * K);
-    uint16_t *b16 = bf16_buffer(&d->b16, &d->b16_len, (size_t)K * N);
-    bf16_from_float(a16, a, (size_t)M * K);
-    bf16_from_float(b16, b, (size_t)K * N);
-    DNNL_CHECK(dnnl_memory_set_data_handle(p->a, a16));
-    DNNL_CHECK(dnnl_memory_set_data_handle(p->b, b16));
+    const uint16_t *a16 = in_bf16(d, a, (size_t)M * K, &d->a16, &d->a16_len);
+    const uint16_t *b16 = in_bf16(d, b, (size_t)K * N, &d->b16, &d->b16_len);
+    /* oneDNN's handles are not const; it only reads the inputs and the bias. */
+    DNNL_CHECK(dnnl_memory_set_data_handle(p->a, (void *)a16));
+    DNNL_CHECK(dnnl_memory_set_data_handle(p->b, (void *)b16));
     DNNL_CHECK(dnnl_memory_set_data_handle(p->c, c));
     DNNL_CHECK(dnnl_memory_set_data_handle(p->scratch, d->scratch));
     dnnl_exec_arg_t args[5] = {{DNNL_ARG_SRC, p->a}, {DNNL_ARG_WEIGHTS, p->b}, {DNNL_ARG_DST, p->c},
                                {DNNL_ARG_SCRATCHPAD, p->scratch}, {DNNL_ARG_BIAS, p->bias}};
-    if (bias) DNNL_CHECK(dnnl_memory_set_data_handle(p->bias, (void *)bias)); /* read only */
+    if (bias) DNNL_CHECK(dnnl_memory_set_data_handle(p->bias, (void *)bias));
     DNNL_CHECK(dnnl_primitive_execute(p->prim, d->stream, bias ? 5 : 4, args));
 }
 
@@ -199,11 +234,40 @@ void gemm_dnnl_free(gemm_dnnl *d)
     (void)d;
 }
 
+/* x (n) in bf16: its held copy if a held operand contains it, else rounded into *buf. */
+static const uint16_t *in_bf16(gemm_dnnl *d, const float *x, size_t n, uint16_t **buf, size_t *len)
+{
+    for (int i = 0; i < HELD_MAX; i++) {
+        const held *h = &d->held[i];
+        if (h->src && x >= h->src && x + n <= h->src + h->n) return h->bf16 + (x - h->src);
+    }
+    uint16_t *out = bf16_buffer(buf, len, n);
+    bf16_from_float(out, x, n);
+    return out;
+}
+
+void gemm_dnnl_hold(gemm_dnnl *d, const float *x, size_t n)
+{
+    held *h = NULL;
+    for (int i = 0; i < HELD_MAX && !h; i++)
+        if (d->held[i].src == x) h = &d->held[i];
+    for (int i = 0; i < HELD_MAX && !h; i++)
+        if (!d->held[i].src) h = &d->held[i];
+    if (!h) FATAL("gemm_hold: more than %d operands held", HELD_MAX);
+    h->src = x, h->n = n;
+    bf16_from_float(bf16_buffer(&h->bf16, &h->cap, n), x, n);
+}
+
 void gemm_dnnl_product(gemm_dnnl *d, float *c, const float *a, int trans_a, const float *b, int trans_b,
                        const float *bias, int M, int N, int K)
 {
     (void)d, (void)c, (void)a, (void)trans_a, (void)b, (void)trans_b, (void)bias, (void)M, (void)N, (void)K;
     FATAL("built without oneDNN");
+}
+
+void gemm_dnnl_hold(gemm_dnnl *d, const float *x, size_t n)
+{
+    (void)d, (void)x, (void)n;
 }
 
 void gemm_dnnl_describe(gemm_dnnl *d, char *buf, size_t len)

@@ -8,8 +8,10 @@
  *       and the FLOPs of one iteration per sample. --probe-wait puts a barrier before
  *       each gradient allreduce and reports the time in it as "wait": how long a rank
  *       waited for the slowest one, apart from the allreduce's own cost.
- *   gan_bench --sgemm [--size N] [--repeats K]
- *       single-thread OpenBLAS sgemm of N x N matrices: the machine's compute limit.
+ *       --precision fp32|bf16 (as gan_train's; default fp32) sets the products' precision.
+ *   gan_bench --sgemm [--size N] [--repeats K] [--precision bf16]
+ *       single-thread OpenBLAS sgemm of N x N matrices: the machine's compute limit; with
+ *       bf16, the same product through gemm.h's bf16 path (oneDNN where the CPU has it).
  *   mpirun -n R gan_bench --allreduce
  *       MPI_Allreduce time of 4 B to 4 MiB of floats, for fitting alpha and beta.
  *
@@ -52,20 +54,40 @@ static double arg_double(int argc, char **argv, const char *flag, double fallbac
     return fallback;
 }
 
-static int bench_sgemm(int n, int repeats)
+/* --precision's value through gan_train's own option table: GEMM_FP32 or GEMM_BF16. */
+static int arg_precision(int argc, char **argv)
+{
+    gan_config cfg;
+    options_defaults(&cfg);
+    err_buf err;
+    for (int i = 1; i + 1 < argc; i++)
+        if (strcmp(argv[i], "--precision") == 0 && option_set(&cfg, find_option("precision"), argv[i + 1], argv[i], &err)) {
+            fprintf(stderr, "gan_bench: %s\n", err.msg);
+            exit(2);
+        }
+    return cfg.precision == PRECISION_BF16 ? GEMM_BF16 : GEMM_FP32;
+}
+
+static int bench_sgemm(int n, int repeats, int precision)
 {
     float *a = malloc(sizeof(float) * n * n), *b = malloc(sizeof(float) * n * n), *c = malloc(sizeof(float) * n * n);
     rng_t r = rng_make(1, 1);
     for (int i = 0; i < n * n; i++) a[i] = rng_uniform(&r), b[i] = rng_uniform(&r);
     double gflops[64];
-    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n); /* warm-up */
+    gemm mm;
+    gemm_init(&mm, precision);
+    gemm_product(&mm, c, a, 0, b, 0, NULL, n, n, n); /* warm-up (and oneDNN's primitive) */
     for (int k = 0; k < repeats; k++) {
         double t0 = MPI_Wtime();
-        cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0f, a, n, b, n, 0.0f, c, n);
+        gemm_product(&mm, c, a, 0, b, 0, NULL, n, n, n);
         gflops[k] = 2.0 * n * n * (double)n / (MPI_Wtime() - t0) / 1e9;
     }
-    printf("RESULT mode=sgemm core=%s threads=%d size=%d gflops=%.2f\n", openblas_get_corename(),
-           openblas_get_num_threads(), n, median(gflops, repeats));
+    char kernel[256];
+    gemm_describe(&mm, kernel, sizeof kernel);
+    printf("RESULT mode=sgemm precision=%s core=%s threads=%d size=%d gflops=%.2f kernel=\"%s\"\n",
+           precision == GEMM_BF16 ? "bf16" : "fp32", openblas_get_corename(), openblas_get_num_threads(), n,
+           median(gflops, repeats), kernel);
+    gemm_free(&mm);
     free(a), free(b), free(c);
     return 0;
 }
@@ -111,6 +133,7 @@ int main(int argc, char **argv)
     blas_set_threads();
     h5_init();
     int repeats = (int)arg_double(argc, argv, "--repeats", 5);
+    const int precision = arg_precision(argc, argv);
     if (repeats < 1 || repeats > 64) repeats = 5;
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--allreduce") == 0) {
@@ -120,7 +143,7 @@ int main(int argc, char **argv)
         }
     for (int i = 1; i < argc; i++)
         if (strcmp(argv[i], "--sgemm") == 0) {
-            int rc = rank == 0 ? bench_sgemm((int)arg_double(argc, argv, "--size", 2048), repeats) : 0;
+            int rc = rank == 0 ? bench_sgemm((int)arg_double(argc, argv, "--size", 2048), repeats, precision) : 0;
             MPI_Finalize();
             return rc;
         }
@@ -137,7 +160,7 @@ int main(int argc, char **argv)
         MPI_Abort(MPI_COMM_WORLD, 1);
     }
     const gan_hparams hp = {.noise_dim = 100, .g_hidden = 128, .d_hidden = 128, .image_size = 784,
-                            .leaky_alpha = 0.01f, .dropout = 0.2f, .smoothing = 0.1f,
+                            .leaky_alpha = 0.01f, .dropout = 0.2f, .smoothing = 0.1f, .precision = precision,
                             .adam = {1e-3, 0.9, 0.999, 1e-8}};
     trainer t;
     trainer_init(&t, &hp, B, img.pixels, img.n, 42, MPI_COMM_WORLD);
@@ -212,9 +235,9 @@ int main(int argc, char **argv)
         static const char *names[PHASE_COUNT] = {"data", "forward", "backward", "allreduce", "adam", "wait"};
         double timed = total; /* phases were accumulated over exactly the timed repeats */
         double flops = iteration_flops(hp.noise_dim, hp.g_hidden, hp.image_size);
-        printf("RESULT mode=train probe_wait=%d ranks=%d batch=%d core=%s steps=%d repeats=%d img_per_s=%.1f "
+        printf("RESULT mode=train precision=%s probe_wait=%d ranks=%d batch=%d core=%s steps=%d repeats=%d img_per_s=%.1f "
                "img_per_s_per_rank=%.1f step_us=%.2f flops_per_sample=%.0f gflops_per_rank=%.2f io_frac=%.4f",
-               t.probe_wait, world, B, openblas_get_corename(), steps, repeats, median(rates, repeats),
+               precision == GEMM_BF16 ? "bf16" : "fp32", t.probe_wait, world, B, openblas_get_corename(), steps, repeats, median(rates, repeats),
                median(rates, repeats) / world, 1e6 * step_time, flops, flops * median(rates, repeats) / world / 1e9,
                io_per_step / (step_time + io_per_step));
         for (int p = 0; p < PHASE_COUNT; p++)
