@@ -18,9 +18,13 @@
 #include "mlp.h"
 #include "nn.h"
 
-/* Float finite differences: step and tolerance suited to O(1) values. */
+/* Float finite differences: step and tolerance suited to O(1) values. In bf16 the loss is
+ * computed from rounded inputs (relative error up to 2^-8 each), so its differences are that
+ * much noisier: a wider tolerance, still far below the gradients' O(0.1-1) size. */
 #define FD_H 1e-2f
 #define FD_TOL 2e-3
+#define FD_H_BF16 5e-2f /* larger steps: the rounding noise over 2h shrinks faster than the curvature grows */
+#define FD_TOL_BF16 3e-2
 
 static void fill(float *x, int n, rng_t *r, float scale)
 {
@@ -285,33 +289,36 @@ static double g_loss_at(gan *m)
 
 static void check_net_grads(gan *m, mlp *net, double (*loss)(gan *), const char *what)
 {
+    const int bf16 = m->hp.precision == GEMM_BF16;
+    const double tol = bf16 ? FD_TOL_BF16 : FD_TOL;
+    const float h = bf16 ? FD_H_BF16 : FD_H;
     float *analytic = malloc(sizeof(float) * net->n_params);
     loss(m);
     memcpy(analytic, net->grads, sizeof(float) * net->n_params);
     double worst = 0.0;
     for (size_t i = 0; i < net->n_params; i++) {
         float saved = net->params[i];
-        net->params[i] = saved + FD_H;
+        net->params[i] = saved + h;
         double up = loss(m);
-        net->params[i] = saved - FD_H;
+        net->params[i] = saved - h;
         double down = loss(m);
         net->params[i] = saved;
-        double fd = (up - down) / (2 * FD_H), diff = fabs(fd - analytic[i]);
+        double fd = (up - down) / (2 * h), diff = fabs(fd - analytic[i]);
         if (diff > worst) worst = diff;
-        CHECK(diff <= FD_TOL + 2e-2 * fabs(fd), "%s param %zu: analytic %g, finite difference %g", what, i,
+        CHECK(diff <= tol + 2e-2 * fabs(fd), "%s param %zu: analytic %g, finite difference %g", what, i,
               analytic[i], fd);
     }
     printf("  %s: %zu parameters, worst |analytic - fd| = %.2e\n", what, net->n_params, worst);
     free(analytic);
 }
 
-static void test_gan_steps(int smooth_by_scale, int augment)
+static void test_gan_steps(int smooth_by_scale, int augment, int precision)
 {
     /* 8x8 images with augmentation (a shift and a cutout must fit), 8 pixels without. */
     const gan_hparams hp = {.noise_dim = 5, .g_hidden = 7, .d_hidden = 6, .image_size = augment ? 64 : 8,
                             .leaky_alpha = 0.2f, .dropout = 0.3f, .smoothing = 0.1f,
                             .smooth_by_scale = smooth_by_scale, .augment = augment, .image_cols = 8,
-                            .adam = {1e-3, 0.9, 0.999, 1e-8}};
+                            .precision = precision, .adam = {1e-3, 0.9, 0.999, 1e-8}};
     gan m;
     gan_init(&m, &hp, 4);
     rng_t r = rng_make(5, 1);
@@ -322,8 +329,12 @@ static void test_gan_steps(int smooth_by_scale, int augment)
     gan_generator_forward(&m, &r);
     gan_augment(&m, &r);
 
-    check_net_grads(&m, &m.d, d_loss_at, augment ? "D step (augmented)" : smooth_by_scale ? "D step (scale)" : "D step (target)");
-    check_net_grads(&m, &m.g, g_loss_at, augment ? "G step (augmented)" : smooth_by_scale ? "G step (scale)" : "G step (target)");
+    char what[64];
+    const char *style = augment ? "augmented" : smooth_by_scale ? "scale" : "target";
+    snprintf(what, sizeof what, "D step (%s%s)", style, precision == GEMM_BF16 ? ", bf16" : "");
+    check_net_grads(&m, &m.d, d_loss_at, what);
+    what[0] = 'G';
+    check_net_grads(&m, &m.g, g_loss_at, what);
 
     /* The D loss by hand for one configuration: mean CE(real) + mean CE(fake). */
     gan_stats st;
@@ -336,6 +347,43 @@ static void test_gan_steps(int smooth_by_scale, int augment)
     }
     CHECK_NEAR(st.d_loss, want / m.B, 1e-5);
     gan_free(&m);
+}
+
+/* A full-size D and G step in bf16 against the same step in fp32 (itself checked against finite
+ * differences above): every gradient within bf16's tolerance of the largest, and two bf16
+ * models given the same inputs agree bit for bit (determinism). */
+static void test_bf16_gradients(void)
+{
+    const gan_hparams base = {.noise_dim = 100, .g_hidden = 128, .d_hidden = 128, .image_size = 784,
+                              .leaky_alpha = 0.01f, .dropout = 0.2f, .smoothing = 0.1f, .adam = {1e-3, 0.9, 0.999, 1e-8}};
+    gan m[3];
+    for (int k = 0; k < 3; k++) {
+        gan_hparams hp = base;
+        hp.precision = k == 0 ? GEMM_FP32 : GEMM_BF16;
+        gan_init(&m[k], &hp, 32);
+        rng_t init = rng_make(11, 1), data = rng_make(11, 2), noise = rng_make(11, 3);
+        gan_init_weights(&m[k], &init);
+        fill(gan_real_rows(&m[k]), 32 * 784, &data, 1.0f);
+        gan_generator_forward(&m[k], &noise);
+        gan_stats st;
+        gan_discriminator_forward(&m[k]);
+        gan_discriminator_backward(&m[k], &st);
+        gan_discriminator_forward_fake(&m[k]); /* D unchanged: the G step's gradients on the same D */
+        gan_generator_backward(&m[k], &st);
+    }
+    const mlp *nets[2][3] = {{&m[0].d, &m[1].d, &m[2].d}, {&m[0].g, &m[1].g, &m[2].g}};
+    for (int n = 0; n < 2; n++) {
+        double largest = 0, worst = 0;
+        for (size_t i = 0; i < nets[n][0]->n_params; i++) largest = fmax(largest, fabs(nets[n][0]->grads[i]));
+        for (size_t i = 0; i < nets[n][0]->n_params; i++)
+            worst = fmax(worst, fabs(nets[n][1]->grads[i] - nets[n][0]->grads[i]));
+        CHECK(worst <= 2e-2 * largest, "%s: bf16 gradient off fp32's by %g (largest %g)", n ? "G" : "D", worst, largest);
+        CHECK(memcmp(nets[n][1]->grads, nets[n][2]->grads, sizeof(float) * nets[n][1]->n_params) == 0,
+              "%s: two bf16 runs of the same step differ", n ? "G" : "D");
+        printf("  %s, bf16 vs fp32, full size: worst gradient difference %.2e of the largest\n", n ? "G" : "D",
+               worst / largest);
+    }
+    for (int k = 0; k < 3; k++) gan_free(&m[k]);
 }
 
 /* The AUG_ bits that `gan_train --augment TEXT` sets, or -1 if it refuses TEXT. */
@@ -488,9 +536,12 @@ int main(void)
     test_adam_bitwise();
     test_rng_bulk();
     test_init();
-    test_gan_steps(0, 0);
-    test_gan_steps(1, 0);
-    test_gan_steps(0, AUG_TRANSLATE | AUG_CUTOUT);
+    test_gan_steps(0, 0, GEMM_FP32);
+    test_gan_steps(1, 0, GEMM_FP32);
+    test_gan_steps(0, AUG_TRANSLATE | AUG_CUTOUT, GEMM_FP32);
+    test_gan_steps(0, 0, GEMM_BF16);
+    test_gan_steps(0, AUG_TRANSLATE | AUG_CUTOUT, GEMM_BF16);
+    test_bf16_gradients();
     test_augment();
     test_scale_rule();
     return check_summary("test_nn");
