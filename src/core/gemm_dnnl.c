@@ -234,30 +234,6 @@ void gemm_dnnl_free(gemm_dnnl *d)
     (void)d;
 }
 
-/* x (n) in bf16: its held copy if a held operand contains it, else rounded into *buf. */
-static const uint16_t *in_bf16(gemm_dnnl *d, const float *x, size_t n, uint16_t **buf, size_t *len)
-{
-    for (int i = 0; i < HELD_MAX; i++) {
-        const held *h = &d->held[i];
-        if (h->src && x >= h->src && x + n <= h->src + h->n) return h->bf16 + (x - h->src);
-    }
-    uint16_t *out = bf16_buffer(buf, len, n);
-    bf16_from_float(out, x, n);
-    return out;
-}
-
-void gemm_dnnl_hold(gemm_dnnl *d, const float *x, size_t n)
-{
-    held *h = NULL;
-    for (int i = 0; i < HELD_MAX && !h; i++)
-        if (d->held[i].src == x) h = &d->held[i];
-    for (int i = 0; i < HELD_MAX && !h; i++)
-        if (!d->held[i].src) h = &d->held[i];
-    if (!h) FATAL("gemm_hold: more than %d operands held", HELD_MAX);
-    h->src = x, h->n = n;
-    bf16_from_float(bf16_buffer(&h->bf16, &h->cap, n), x, n);
-}
-
 void gemm_dnnl_product(gemm_dnnl *d, float *c, const float *a, int trans_a, const float *b, int trans_b,
                        const float *bias, int M, int N, int K)
 {
