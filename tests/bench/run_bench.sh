@@ -46,6 +46,23 @@ for setting in generic skylakex as-run; do
       | sed "s/^RESULT /RESULT setting=$setting /" >> "$log"
   done
 done
+# bf16 (--precision bf16; docs/performance.md, "bf16"): the step with bf16 products beside fp32,
+# both as run, alternated, at batch 1, 64, 256 and 512 on 1 and 2 ranks; and the bf16 product
+# rate of this CPU (its bf16 compute limit) beside sgemm's. Skipped without oneDNN.
+if $bench --sgemm --precision bf16 --size 256 --repeats 1 2>&1 | grep -q "oneDNN"; then
+  echo "== bf16 against fp32" >&2
+  for p in fp32 bf16; do
+    $bench --sgemm --precision $p | sed "s/^RESULT /RESULT setting=bf16 /" >> "$log"
+  done
+  for n in 1 2; do
+    for b in 1 64 256 512; do
+      for p in fp32 bf16; do
+        mpirun "${mpirun_args[@]}" -n $n $bench --batch $b --precision $p \
+          | sed "s/^RESULT /RESULT setting=bf16 /" >> "$log"
+      done
+    done
+  done
+fi
 mpirun "${mpirun_args[@]}" -n 2 $bench --allreduce | sed "s/^RESULT /RESULT setting=as-run /" >> "$log"
 # Where 2 ranks lose time: waiting for the slower rank (a barrier before each allreduce)
 # vs the allreduce itself; and two independent 1-rank runs at once, one per core, which

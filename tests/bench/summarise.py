@@ -4,10 +4,13 @@ import statistics
 import sys
 from datetime import date
 
-rows = []
+rows, kernels = [], {}
 for line in open(sys.argv[1]):
     if line.startswith("RESULT "):
         rows.append(dict(kv.split("=", 1) for kv in line.split()[1:]))
+    elif line.startswith("KERNEL precision="):  # free text: what runs the products
+        precision, _, text = line[len("KERNEL precision="):].strip().partition(" ")
+        kernels[precision] = text
 
 
 def pick(**want):
@@ -68,6 +71,28 @@ for s, text in settings.items():
     say("Weak scaling 1 → 2 ranks (per-rank throughput at 2 ranks ÷ at 1 rank): " + ", ".join(
         f"batch {b}: {float(one(setting=s, mode='train', ranks=2, batch=b)['img_per_s_per_rank']) / float(one(setting=s, mode='train', ranks=1, batch=b)['img_per_s_per_rank']):.0%}"
         for b in (1, 64, 256)) + "; at batch 64 the median of 3 launches" + spread(setting=s, mode="train", ranks=2, batch=64) + ".\n")
+
+bf16_limit = one(setting="bf16", mode="sgemm", precision="bf16")
+if bf16_limit:
+    fp32_limit = one(setting="bf16", mode="sgemm", precision="fp32")
+    g16, g32 = float(bf16_limit["gflops"]), float(fp32_limit["gflops"])
+    say("## bf16 (`--precision bf16`) against fp32, as run\n")
+    say(f"bf16 products: {kernels.get('bf16', '?')}. The same 2048³ product in bf16: **{g16:.1f} GFLOP/s**, "
+        f"against fp32's sgemm at {g32:.1f} GFLOP/s ({g16 / g32:.2f}×); each is its precision's compute limit "
+        "(its rate ÷ the FLOPs per sample). fp32 and bf16 launches alternate.\n")
+    say("| ranks | batch/rank | fp32 img/s per rank | bf16 img/s per rank | bf16 ÷ fp32 | fp32: fraction of the fp32 limit | bf16: fraction of the bf16 limit |")
+    say("|---|---|---|---|---|---|---|")
+    for n in (1, 2):
+        for b in (1, 64, 256, 512):
+            r32 = one(setting="bf16", mode="train", ranks=n, batch=b, precision="fp32")
+            r16 = one(setting="bf16", mode="train", ranks=n, batch=b, precision="bf16")
+            if not (r32 and r16):
+                continue
+            f = float(r16["flops_per_sample"])
+            v32, v16 = float(r32["img_per_s_per_rank"]), float(r16["img_per_s_per_rank"])
+            say(f"| {n} | {b} | {v32:,.0f} | {v16:,.0f} | {v16 / v32:.2f}× | {v32 / (g32 * 1e9 / f):.0%} | "
+                f"{v16 / (g16 * 1e9 / f):.0%} |")
+    say("")
 
 say("## Where a step goes (as run, batch 64 per rank)\n")
 say("| ranks | step µs | data | forward | backward | allreduce | Adam | logging + checkpoint I/O (amortised) |")
