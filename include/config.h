@@ -19,6 +19,8 @@ enum scale_rule { SCALE_SQRT, SCALE_LINEAR, SCALE_NONE }; /* schedule.h */
 enum preset { PRESET_DEFAULT, PRESET_SEED };
 enum on_nonfinite { ON_NONFINITE_SKIP, ON_NONFINITE_STOP };
 enum precision { PRECISION_FP32, PRECISION_BF16, PRECISION_AUTO }; /* gemm.h; the run resolves auto */
+enum compress { COMPRESS_NONE, COMPRESS_BF16, COMPRESS_POWERSGD }; /* comm.h */
+enum hierarchical { HIERARCHICAL_AUTO, HIERARCHICAL_ON, HIERARCHICAL_OFF }; /* comm.h */
 /* --augment is a set of these bits (augment.h's AUG_TRANSLATE, AUG_CUTOUT); 0 is "none". */
 
 typedef struct {
@@ -60,6 +62,10 @@ typedef struct {
     /* safety (docs/cluster.md) */
     double collective_timeout;  /* seconds a rank may wait in one collective; 0 = no watchdog */
     int on_nonfinite;           /* enum on_nonfinite: a non-finite loss or gradient on any rank */
+    /* communication (comm.h) */
+    int compress;               /* enum compress: the gradients' form on the wire */
+    int compress_rank;          /* PowerSGD's rank R (--compress powersgd:R) */
+    int hierarchical;           /* enum hierarchical: reduce within each node first */
     /* this invocation (not recorded: they change nothing in the run) */
     char config[PATH_LEN];      /* options file read before the command line; "" = none */
     int dry_run;                /* 1: check everything, print the configuration, write nothing */

@@ -32,6 +32,8 @@ enum metric {
     METRIC_EVAL_SPECKLE,
     METRIC_EVAL_S,          /* the seconds the score took */
     METRIC_SKIPPED_STEPS,   /* steps whose update was dropped since the run began */
+    METRIC_COMPUTE_S,       /* seconds per rank spent computing in the interval (mean over ranks) */
+    METRIC_COMM_S,          /* seconds per rank waiting on the gradient sums in the interval: exposed */
     HISTORY_N_METRICS
 };
 

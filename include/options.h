@@ -19,7 +19,7 @@ typedef enum {
     OPT_COUNT,  /* long long with a k, M or G suffix: "2.56M" */
     OPT_DOUBLE, /* double in [min, max] */
     OPT_STRING, /* char[size], not empty */
-    OPT_CHOICE, /* int: the index of one of `words` */
+    OPT_CHOICE, /* int: the index of one of `words`; a word ending in ':' takes ":N" (stored at arg_offset) */
     OPT_SET     /* int: a comma list of `words`, word i = bit i; "none" is 0 */
 } opt_type;
 
@@ -37,6 +37,7 @@ typedef struct {
     const char *help;
     const char *implicit;      /* value when the flag is given without one; NULL: a value is required */
     int unrecorded;            /* 1: not written to the HDF5 files or config.ini (changes nothing in the run) */
+    size_t arg_offset;         /* OPT_CHOICE: the int field of a word's ":N", N in [min, max] */
 } option;
 
 #define RESUME_FROM_OUT "-" /* --resume alone: the checkpoint in --out */
@@ -47,6 +48,8 @@ extern const size_t n_options;
 /* The words of the choices, indexed by their enums (config.h): for messages. */
 extern const char *const scale_rule_words[];
 extern const char *const precision_words[];
+extern const char *const compress_words[];
+extern const char *const hierarchical_words[];
 
 /* The row of `flag` (without "--"), or NULL. */
 const option *find_option(const char *flag);

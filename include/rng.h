@@ -7,6 +7,7 @@
  *   RNG_STREAM_INIT     weight initialisation (rank 0 only, then broadcast)
  *   RNG_STREAM_SHARD    the global permutation that splits the data over ranks
  *   RNG_STREAM_SAMPLES  the fixed noise batch behind /samples/images
+ *   RNG_STREAM_POWERSGD PowerSGD's first Q (--compress powersgd; the same on every rank)
  *   RNG_STREAM_NOISE + r rank r's noise and dropout masks
  *   RNG_STREAM_DATA + r  rank r's epoch shuffles of its shard
  */
@@ -15,7 +16,7 @@
 
 #include <stdint.h>
 
-enum { RNG_STREAM_INIT = 1, RNG_STREAM_SHARD, RNG_STREAM_SAMPLES };
+enum { RNG_STREAM_INIT = 1, RNG_STREAM_SHARD, RNG_STREAM_SAMPLES, RNG_STREAM_POWERSGD };
 #define RNG_STREAM_NOISE 0x100000000ULL
 #define RNG_STREAM_DATA 0x200000000ULL
 

@@ -43,6 +43,8 @@ typedef struct {
     int precision;     /* GEMM_FP32 or GEMM_BF16: --precision resolved for this build and CPU */
     long long first_step;
     double start;      /* MPI_Wtime at the start of training */
+    double compute_s, comm_s; /* this run's training, per rank (mean over the ranks): computing, and
+                                 waiting on the gradient sums */
     err_buf err;       /* rank 0's message when a step fails */
     int status_file;   /* rank 0 wrote OUT/status ("running ...") at start: run_close updates it */
     run_lock lock;     /* rank 0: OUT/.lock, held from run_open to run_close */

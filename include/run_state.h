@@ -20,6 +20,10 @@ typedef struct {
     int32_t *orders;         /* (world, max_shard): each rank's epoch order, padded with -1 */
     double *stats;           /* (world, RANK_STATS_LEN): sums of d_loss, g_loss, d_real, d_fake and their
                                 step count since the last log; NULL from checkpoints without them */
+    int n_comm_rank;         /* floats of each rank's --compress state (its error feedback); 0: none */
+    float *comm_rank;        /* (world, n_comm_rank), or NULL */
+    int n_comm_shared;       /* floats of --compress state every rank shares (PowerSGD's Q); 0: none */
+    float *comm_shared;      /* (n_comm_shared), or NULL */
 } run_state;
 
 void run_state_free(run_state *rs);

@@ -4,9 +4,10 @@
  * Every rank holds identical copies of both networks. Each rank keeps only its
  * shard of the images (a seeded permutation of the whole set, split into
  * contiguous blocks by rank) and draws minibatches from it, reshuffling at
- * each epoch. A step is exactly two collectives: one in-place MPI_Allreduce of
- * D's gradient slab before D's Adam step, one of G's before G's. Every rank
- * runs the same number of steps whatever its shard size, so nothing deadlocks.
+ * each epoch. A step sums D's gradient slab over the ranks before D's Adam step and
+ * G's before G's: one in-place MPI_Allreduce each by default, or the compressed or
+ * hierarchical forms of comm.h. Every rank runs the same number of steps whatever its
+ * shard size, so nothing deadlocks.
  *
  * The divergence guard rides on the same two collectives. Each rank puts "my loss is
  * non-finite" (0 or 1) into a spare float of the slab; after the sum, every rank checks
@@ -20,6 +21,7 @@
 #include <mpi.h>
 #include <stdint.h>
 
+#include "comm.h"
 #include "common.h"
 #include "gan.h"
 #include "mpi_util.h"
@@ -54,6 +56,13 @@ typedef struct {
     int stop_requested;  /* set on this rank (e.g. by a signal handler) to stop */
     int stopping;        /* 1 once every rank knows that some rank asked to stop */
     double phase_seconds[PHASE_COUNT]; /* time per phase since trainer_init */
+    double interval_compute_s, interval_comm_s; /* set by trainer_take_stats: the seconds per rank spent
+                                   computing and waiting on the gradient sums since the call before
+                                   (mean over the ranks) */
+    double taken_compute_s, taken_comm_s;       /* this rank's totals at that call */
+    comm_ctx grad_comm;  /* where the gradient sums travel */
+    grad_reducer reduce_d, reduce_g; /* D's and G's gradient sums (--compress) */
+    uint64_t seed;
     int probe_wait;      /* benchmark only: a barrier before each gradient allreduce, timed as
                             PHASE_WAIT, splits waiting for the slowest rank from moving data */
     double lr_factor;    /* Adam's lr times this in the next step (--cooldown's schedule); 1 by default */
@@ -76,6 +85,10 @@ typedef struct {
 void trainer_init(trainer *t, const gan_hparams *hp, int batch, const uint8_t *all_images,
                   int n_images, uint64_t seed, MPI_Comm comm);
 void trainer_free(trainer *t);
+
+/* Collective: sum the gradients in this form (enum compress, PowerSGD's rank) and, hierarchical
+ * (1, 0, or -1 for auto: comm.h), within each node first. trainer_init sets exact and flat. */
+void trainer_set_comm(trainer *t, int compress, int rank, int hierarchical);
 
 /* Keep an exponential moving average of G's parameters (decay in (0, 1)), updated
  * after each of G's Adam steps and starting from G's current parameters. */
@@ -105,8 +118,9 @@ int trainer_finite(const trainer *t);
 
 /* Collective: gather every rank's state on rank 0 (rs is filled on rank 0 only). */
 void trainer_gather_state(const trainer *t, run_state *rs);
-/* Collective: rank 0's rs (saved with the same world size) back into every rank. */
-void trainer_scatter_state(trainer *t, const run_state *rs);
+/* Collective: rank 0's rs (saved with the same world size) back into every rank. Returns 1 if
+ * rs held --compress state of this run's form, which is restored too; 0 if it starts afresh. */
+int trainer_scatter_state(trainer *t, const run_state *rs);
 /* A different world size: keep the (global) networks, re-derive each rank's
  * streams from (seed, step) so no stream repeats the one before the resume. */
 void trainer_rederive_streams(trainer *t, uint64_t seed);
@@ -125,7 +139,8 @@ void trainer_fold_stats(trainer *t, const run_state *rs);
 int trainer_resume(trainer *t, const char *path, long long seed, int n_images, int *saved_world, err_buf *err);
 
 /* Average the stats accumulated since the last call over steps and ranks
- * (one MPI_Allreduce, collective) and reset the sums. */
+ * (one MPI_Allreduce, collective) and reset the sums; also sets interval_compute_s and
+ * interval_comm_s. */
 gan_stats trainer_take_stats(trainer *t);
 
 /* In-place sum of n floats over the ranks of comm (one MPI_Allreduce). */

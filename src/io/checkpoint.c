@@ -51,6 +51,9 @@ static int write_state(hid_t file, const run_state *rs)
     const hsize_t stats[2] = {(hsize_t)rs->world, RANK_STATS_LEN};
     if (h5_write_array(file, "/state/ranks", 2, ranks, H5T_STD_I64LE, H5T_NATIVE_INT64, rs->ranks)) return -1;
     if (h5_write_array(file, "/state/stats", 2, stats, H5T_IEEE_F64LE, H5T_NATIVE_DOUBLE, rs->stats)) return -1;
+    const hsize_t comm_rank[2] = {(hsize_t)rs->world, (hsize_t)rs->n_comm_rank}, comm_shared[1] = {(hsize_t)rs->n_comm_shared};
+    if (rs->n_comm_rank && h5_write_floats(file, "/state/comm_rank", 2, comm_rank, rs->comm_rank)) return -1;
+    if (rs->n_comm_shared && h5_write_floats(file, "/state/comm_shared", 1, comm_shared, rs->comm_shared)) return -1;
     return h5_write_array(file, "/state/orders", 2, orders, H5T_STD_I32LE, H5T_NATIVE_INT32, rs->orders);
 }
 
@@ -172,5 +175,7 @@ void run_state_free(run_state *rs)
     free(rs->ranks);
     free(rs->orders);
     free(rs->stats);
+    free(rs->comm_rank);
+    free(rs->comm_shared);
     memset(rs, 0, sizeof *rs);
 }

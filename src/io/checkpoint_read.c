@@ -72,6 +72,27 @@ static int read_ema(hid_t file, const char *path, const mlp *g, float **ema, err
     return 0;
 }
 
+/* One float dataset of --compress's state, if the checkpoint has it: its shape must be
+ * (rows, n) (rank 2) or (n) (rows 0), n < 2^28, every value finite. *n = 0 when absent. */
+static int read_comm(hid_t file, const char *path, const char *name, int rows, int *n, float **out, err_buf *err)
+{
+    *n = 0;
+    if (H5LTpath_valid(file, name, 1) <= 0) return 0;
+    int rank = 0;
+    hsize_t dims[2] = {0, 0};
+    if (H5LTget_dataset_ndims(file, name, &rank) < 0 || rank != (rows ? 2 : 1) ||
+        H5LTget_dataset_info(file, name, dims, NULL, NULL) < 0 || (rows && dims[0] != (hsize_t)rows) ||
+        dims[rank - 1] < 1 || dims[rank - 1] >= (1u << 28))
+        return err_set(err, "%s: %s does not have the shape of --compress state for %d ranks", path, name, rows);
+    *n = (int)dims[rank - 1];
+    const size_t count = (size_t)*n * (rows ? (size_t)rows : 1);
+    *out = xmalloc(sizeof(float) * count);
+    if (h5_read_exact(file, path, name, rank, dims, H5T_NATIVE_FLOAT, *out, err)) return -1;
+    for (size_t i = 0; i < count; i++)
+        if (!isfinite((*out)[i])) return err_set(err, "%s: %s contains NaN or infinity", path, name);
+    return 0;
+}
+
 static int read_state(hid_t file, const char *path, checkpoint_info *info, err_buf *err)
 {
     run_state *rs = &info->state;
@@ -103,7 +124,9 @@ static int read_state(hid_t file, const char *path, checkpoint_info *info, err_b
         }
     }
     free(seen);
-    if (rc) return rc;
+    if (rc || read_comm(file, path, "/state/comm_rank", rs->world, &rs->n_comm_rank, &rs->comm_rank, err) ||
+        read_comm(file, path, "/state/comm_shared", 0, &rs->n_comm_shared, &rs->comm_shared, err))
+        return -1;
     /* Loss sums since the last log: absent from checkpoints of earlier versions (then the
      * first /metrics row after the resume averages only the steps after it). */
     if (H5LTpath_valid(file, "/state/stats", 1) <= 0) return 0;

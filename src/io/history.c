@@ -25,7 +25,8 @@ static const char *const metric_names[HISTORY_N_METRICS] = {
     [METRIC_SAMPLES_PER_SEC] = "samples_per_sec", [METRIC_ELAPSED_S] = "elapsed_s", [METRIC_EVAL_FRAC] = "eval_frac",
     [METRIC_EVAL_CONF] = "eval_conf", [METRIC_EVAL_FD] = "eval_fd", [METRIC_EVAL_DIV] = "eval_div",
     [METRIC_EVAL_NN] = "eval_nn", [METRIC_EVAL_BG] = "eval_bg", [METRIC_EVAL_SPECKLE] = "eval_speckle",
-    [METRIC_EVAL_S] = "eval_s", [METRIC_SKIPPED_STEPS] = "skipped_steps"};
+    [METRIC_EVAL_S] = "eval_s", [METRIC_SKIPPED_STEPS] = "skipped_steps", [METRIC_COMPUTE_S] = "compute_s",
+    [METRIC_COMM_S] = "comm_s"};
 enum { FIRST_LATER_METRIC = METRIC_EVAL_BG }; /* from here on: columns a continued older history may lack */
 
 /* An empty, unlimited dataset along its first axis, chunked `chunk0` rows at a time. */

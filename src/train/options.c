@@ -19,6 +19,8 @@ const char *const scale_rule_words[] = {"sqrt", "linear", "none", NULL};  /* enu
 static const char *const preset_words[] = {"default", "seed", NULL};      /* enum preset */
 static const char *const nonfinite_words[] = {"skip", "stop", NULL};      /* enum on_nonfinite */
 const char *const precision_words[] = {"fp32", "bf16", "auto", NULL}; /* enum precision */
+const char *const compress_words[] = {"none", "bf16", "powersgd:", NULL}; /* enum compress */
+const char *const hierarchical_words[] = {"auto", "on", "off", NULL};  /* enum hierarchical */
 static const char *const augment_words[] = {"translate", "cutout", NULL}; /* bit i: AUG_TRANSLATE, AUG_CUTOUT */
 _Static_assert(AUG_TRANSLATE == 1 << 0 && AUG_CUTOUT == 1 << 1, "augment_words follows the AUG_ bits");
 
@@ -37,76 +39,82 @@ _Static_assert(AUG_TRANSLATE == 1 << 0 && AUG_CUTOUT == 1 << 1, "augment_words f
  * that stopped responding waits that long (docs/cluster.md, "Hangs").
  */
 const option options[] = {
-    {"noise-dim", OPT_INT, F(noise_dim), RANGE(1, 65536), "100", 0, "length Z of the generator's uniform(-1,1) noise", NULL, 0},
-    {"g-hidden", OPT_INT, F(g_hidden), RANGE(1, 65536), "128", 0, "generator hidden units", NULL, 0},
-    {"d-hidden", OPT_INT, F(d_hidden), RANGE(1, 65536), "128", 0, "discriminator hidden units", NULL, 0},
-    {"leaky-alpha", OPT_DOUBLE, F(leaky_alpha), RANGE(0, 1), "0.01", 0, "LeakyReLU negative slope", NULL, 0},
-    {"dropout", OPT_DOUBLE, F(dropout), RANGE(0, 0.99), "0.2", 0, "generator dropout rate, training only", NULL, 0},
+    {"noise-dim", OPT_INT, F(noise_dim), RANGE(1, 65536), "100", 0, "length Z of the generator's uniform(-1,1) noise", NULL, 0, 0},
+    {"g-hidden", OPT_INT, F(g_hidden), RANGE(1, 65536), "128", 0, "generator hidden units", NULL, 0, 0},
+    {"d-hidden", OPT_INT, F(d_hidden), RANGE(1, 65536), "128", 0, "discriminator hidden units", NULL, 0, 0},
+    {"leaky-alpha", OPT_DOUBLE, F(leaky_alpha), RANGE(0, 1), "0.01", 0, "LeakyReLU negative slope", NULL, 0, 0},
+    {"dropout", OPT_DOUBLE, F(dropout), RANGE(0, 0.99), "0.2", 0, "generator dropout rate, training only", NULL, 0, 0},
     {"label-smoothing", OPT_DOUBLE, F(label_smoothing), RANGE(0, 0.5), "0.1", 0,
-     "one-sided smoothing s of the real label", NULL, 0},
+     "one-sided smoothing s of the real label", NULL, 0, 0},
     {"smoothing-style", OPT_CHOICE, F(smoothing_style), WORDS(smoothing_words), "target", 0,
-     "target: real target 1-s; scale: D-real and G losses times 1-s (tutorial)", NULL, 0},
-    {"lr", OPT_DOUBLE, F(lr), RANGE(1e-12, 10), "0.001", 0, "Adam learning rate", NULL, 0},
-    {"beta1", OPT_DOUBLE, F(beta1), RANGE(0, 0.999999), "0.9", 0, "Adam beta1, in [0, 1)", NULL, 0},
-    {"beta2", OPT_DOUBLE, F(beta2), RANGE(0, 0.999999999), "0.999", 0, "Adam beta2, in [0, 1)", NULL, 0},
-    {"epsilon", OPT_DOUBLE, F(epsilon), RANGE(1e-30, 1), "1e-8", 0, "Adam epsilon", NULL, 0},
+     "target: real target 1-s; scale: D-real and G losses times 1-s (tutorial)", NULL, 0, 0},
+    {"lr", OPT_DOUBLE, F(lr), RANGE(1e-12, 10), "0.001", 0, "Adam learning rate", NULL, 0, 0},
+    {"beta1", OPT_DOUBLE, F(beta1), RANGE(0, 0.999999), "0.9", 0, "Adam beta1, in [0, 1)", NULL, 0, 0},
+    {"beta2", OPT_DOUBLE, F(beta2), RANGE(0, 0.999999999), "0.999", 0, "Adam beta2, in [0, 1)", NULL, 0, 0},
+    {"epsilon", OPT_DOUBLE, F(epsilon), RANGE(1e-30, 1), "1e-8", 0, "Adam epsilon", NULL, 0, 0},
     {"cooldown", OPT_DOUBLE, F(cooldown), RANGE(0, 1), "0.25", 0,
-     "decay the lr linearly to 0 over this last share of the steps (0: constant lr)", NULL, 0},
+     "decay the lr linearly to 0 over this last share of the steps (0: constant lr)", NULL, 0, 0},
     {"batch-size", OPT_INT, F(batch_size), RANGE(1, 1 << 20), "64", 0, "images per rank per step (global = x ranks)",
-     NULL, 0},
+     NULL, 0, 0},
     {"steps", OPT_INT, F(steps), 1, 2000000000, NULL, "auto", 0, "auto", 0,
-     "training iterations (each: a D step, then a G step); auto: --images / global batch", NULL, 0},
+     "training iterations (each: a D step, then a G step); auto: --images / global batch", NULL, 0, 0},
     {"images", OPT_COUNT, F(images), RANGE(1, 1e15), "5120000", 0,
      "the run's length in training images over all ranks (k, M, G suffixes: 2.56M); the alternative to --steps",
-     NULL, 0},
+     NULL, 0, 0},
     {"scale-rule", OPT_CHOICE, F(scale_rule), WORDS(scale_rule_words), "sqrt", 0,
-     "sqrt | linear | none: derive Adam's lr, betas and epsilon from the global batch (docs/quality.md)", NULL, 0},
+     "sqrt | linear | none: derive Adam's lr, betas and epsilon from the global batch (docs/quality.md)", NULL, 0, 0},
     {"reference-batch", OPT_INT, F(reference_batch), RANGE(1, 1 << 30), "64", 0,
-     "the global batch that --lr, --beta1, --beta2, --epsilon are given for", NULL, 0},
+     "the global batch that --lr, --beta1, --beta2, --epsilon are given for", NULL, 0, 0},
     {"augment", OPT_SET, F(augment), WORDS(augment_words), "translate,cutout", 0,
      "none | translate,cutout (either or both): random, differentiable augmentation of D's inputs, real and fake",
-     NULL, 0},
+     NULL, 0, 0},
     {"precision", OPT_CHOICE, F(precision), WORDS(precision_words), "fp32", 0,
      "fp32 | bf16 | auto: bf16 rounds the inputs of every matrix product to bfloat16 and sums in fp32 (oneDNN); "
      "weights, gradients, Adam and losses stay fp32. auto: bf16 where the CPU has native bf16 (AVX512-BF16, AMX)",
-     NULL, 0},
+     NULL, 0, 0},
     {"patience", OPT_INT, F(patience), RANGE(0, 1000000), "0", 0,
-     "with --eval-every: stop after this many scores without improvement (0: never)", NULL, 0},
+     "with --eval-every: stop after this many scores without improvement (0: never)", NULL, 0, 0},
     {"seed", OPT_INT64, F(seed), RANGE(0, 9.007199254740992e15), "42", 0,
-     "random seed (init, data split, noise, dropout)", NULL, 0},
-    {"digit", OPT_INT, F(digit), RANGE(0, 255), "0", 0, "label of the images to train on", NULL, 0},
-    {"data", OPT_STRING, F(data), TEXT, GAN_DATA_FILE, 1, "images file, IDX format, raw or .gz", NULL, 0},
+     "random seed (init, data split, noise, dropout)", NULL, 0, 0},
+    {"digit", OPT_INT, F(digit), RANGE(0, 255), "0", 0, "label of the images to train on", NULL, 0, 0},
+    {"data", OPT_STRING, F(data), TEXT, GAN_DATA_FILE, 1, "images file, IDX format, raw or .gz", NULL, 0, 0},
     {"labels", OPT_STRING, F(labels), TEXT, NULL, 0, "labels file (default: --data with images-idx3 -> labels-idx1)",
-     NULL, 0},
-    {"out", OPT_STRING, F(out), TEXT, "runs/latest", 0, "output directory (created if missing)", NULL, 0},
+     NULL, 0, 0},
+    {"out", OPT_STRING, F(out), TEXT, "runs/latest", 0, "output directory (created if missing)", NULL, 0, 0},
     {"sample-every", OPT_INT, F(sample_every), RANGE(0, 2000000000), "500", 0,
-     "steps between sample grids in history.h5 (0: end only)", NULL, 0},
+     "steps between sample grids in history.h5 (0: end only)", NULL, 0, 0},
     {"log-every", OPT_INT, F(log_every), RANGE(1, 2000000000), "100", 0,
-     "steps between progress lines and /metrics rows", NULL, 0},
+     "steps between progress lines and /metrics rows", NULL, 0, 0},
     {"checkpoint-every", OPT_INT, F(checkpoint_every), RANGE(0, 2000000000), "1000", 0,
-     "steps between checkpoints (0: end only)", NULL, 0},
-    {"n-samples", OPT_INT, F(n_samples), RANGE(1, 4096), "64", 0, "fixed-noise samples per grid", NULL, 0},
+     "steps between checkpoints (0: end only)", NULL, 0, 0},
+    {"n-samples", OPT_INT, F(n_samples), RANGE(1, 4096), "64", 0, "fixed-noise samples per grid", NULL, 0, 0},
     {"preset", OPT_CHOICE, F(preset), WORDS(preset_words), "default", 0,
-     "default | seed (the original tutorial as it ran); other flags override it", NULL, 0},
+     "default | seed (the original tutorial as it ran); other flags override it", NULL, 0, 0},
     {"resume", OPT_STRING, F(resume), TEXT, NULL, 0, "continue from PATH, or without a value from OUT/checkpoint.h5",
-     RESUME_FROM_OUT, 1},
+     RESUME_FROM_OUT, 1, 0},
     {"ema-decay", OPT_DOUBLE, F(ema_decay), RANGE(0, 0.999999), "0", 0,
-     "keep an EMA of G's weights with this decay (0: off); gan_sample/gan_eval use it", NULL, 0},
+     "keep an EMA of G's weights with this decay (0: off); gan_sample/gan_eval use it", NULL, 0, 0},
     {"eval-every", OPT_INT, F(eval_every), 0, 2000000000, NULL, "auto", EVAL_EVERY_AUTO, "auto", 0,
      "steps between quality scores (gan_eval's, 2000 samples) in history.h5 and best.h5 (0: off; auto: 20 scores "
-     "per run)", NULL, 0},
+     "per run)", NULL, 0, 0},
     {"classifier", OPT_STRING, F(classifier), TEXT, GAN_CLASSIFIER_FILE, 1,
-     "digit classifier weights for --eval-every", NULL, 0},
+     "digit classifier weights for --eval-every", NULL, 0, 0},
     {"keep-checkpoints", OPT_INT, F(keep_checkpoints), RANGE(0, 1000000), "0", 0,
-     "also keep the last K checkpoints as OUT/checkpoint_STEP.h5 (0: none)", NULL, 0},
+     "also keep the last K checkpoints as OUT/checkpoint_STEP.h5 (0: none)", NULL, 0, 0},
     {"config", OPT_STRING, F(config), TEXT, NULL, 0,
-     "read options from FILE first (key = value lines, e.g. a run's OUT/config.ini); flags override it", NULL, 1},
+     "read options from FILE first (key = value lines, e.g. a run's OUT/config.ini); flags override it", NULL, 1, 0},
     {"dry-run", OPT_INT, F(dry_run), RANGE(0, 1), "0", 0,
-     "check options, data, classifier and --out, print the configuration and steps, write nothing", "1", 1},
+     "check options, data, classifier and --out, print the configuration and steps, write nothing", "1", 1, 0},
     {"collective-timeout", OPT_DOUBLE, F(collective_timeout), RANGE(0, 1e6), "600", 0,
-     "end the job (exit 76) when a rank waits longer than this many seconds in a collective (0: off)", NULL, 1},
+     "end the job (exit 76) when a rank waits longer than this many seconds in a collective (0: off)", NULL, 1, 0},
     {"on-nonfinite", OPT_CHOICE, F(on_nonfinite), WORDS(nonfinite_words), "skip", 0,
-     "skip: drop a step with a non-finite loss or gradient; stop: end the run (exit 3)", NULL, 0},
+     "skip: drop a step with a non-finite loss or gradient; stop: end the run (exit 3)", NULL, 0, 0},
+    {"compress", OPT_CHOICE, F(compress), 1, 1024, compress_words, NULL, 0, "none", 0,
+     "none | bf16 | powersgd:R: the gradients on the wire: fp32 (exact), bfloat16 or rank-R PowerSGD, both "
+     "with error feedback (docs/performance.md)", NULL, 0, offsetof(gan_config, compress_rank)},
+    {"hierarchical", OPT_CHOICE, F(hierarchical), WORDS(hierarchical_words), "auto", 0,
+     "auto | on | off: sum within each node over shared memory first, then across nodes with one rank per "
+     "node (auto: when nodes hold several ranks)", NULL, 0, 0},
 };
 const size_t n_options = sizeof options / sizeof options[0];
 
@@ -143,13 +151,21 @@ static void list_words(const char *const *words, const char *last, char *buf, si
     size_t n = 0;
     buf[0] = '\0';
     for (int i = 0; words[i] && n < len; i++)
-        n += (size_t)snprintf(buf + n, len - n, "%s%s", i == 0 ? "" : words[i + 1] ? ", " : last, words[i]);
+        n += (size_t)snprintf(buf + n, len - n, "%s%s%s", i == 0 ? "" : words[i + 1] ? ", " : last, words[i],
+                              words[i][strlen(words[i]) - 1] == ':' ? "N" : "");
 }
 
-static int set_choice(int *field, const option *o, const char *text, const char *flag, err_buf *err)
+/* One of the words; a word ending in ':' takes a number, "powersgd:4", stored at arg_offset. */
+static int set_choice(gan_config *cfg, const option *o, const char *text, const char *flag, err_buf *err)
 {
-    int i = word_index(o->words, text, strlen(text));
-    if (i >= 0) return *field = i, 0;
+    const char *colon = strchr(text, ':');
+    int i = word_index(o->words, text, colon ? (size_t)(colon - text) + 1 : strlen(text));
+    if (i >= 0 && colon) {
+        long long n;
+        if (parse_int64(flag, colon + 1, (long long)o->min, (long long)o->max, &n, err)) return -1;
+        *(int *)((char *)cfg + o->arg_offset) = (int)n;
+    }
+    if (i >= 0) return *(int *)((char *)cfg + o->offset) = i, 0;
     char expected[256];
     list_words(o->words, " or ", expected, sizeof expected);
     return err_set(err, "%s: '%s', expected %s", flag, text, expected);
@@ -198,7 +214,7 @@ static int set_value(gan_config *cfg, const option *o, const char *text, const c
             return err_set(err, "%s: value is %zu characters long, the limit is %zu", flag, strlen(text), o->size - 1);
         memcpy(field, text, strlen(text) + 1);
         return 0;
-    case OPT_CHOICE: return set_choice((int *)field, o, text, flag, err);
+    case OPT_CHOICE: return set_choice(cfg, o, text, flag, err);
     case OPT_SET: return set_set((int *)field, o, text, flag, err);
     default: return set_number(field, o, text, flag, err);
     }
@@ -252,7 +268,12 @@ void option_format(const gan_config *cfg, const option *o, char *buf, size_t len
     const char *field = (const char *)cfg + o->offset;
     switch (o->type) {
     case OPT_STRING: snprintf(buf, len, "%s", field); break;
-    case OPT_CHOICE: snprintf(buf, len, "%s", o->words[*(const int *)field]); break;
+    case OPT_CHOICE: {
+        const char *word = o->words[*(const int *)field];
+        if (word[strlen(word) - 1] == ':') snprintf(buf, len, "%s%d", word, *(const int *)((const char *)cfg + o->arg_offset));
+        else snprintf(buf, len, "%s", word);
+        break;
+    }
     case OPT_SET: format_set(o, *(const int *)field, buf, len); break;
     case OPT_DOUBLE: format_double(buf, len, *(const double *)field); break;
     case OPT_INT:

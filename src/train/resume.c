@@ -26,9 +26,9 @@ int trainer_resume(trainer *t, const char *path, long long seed, int n_images, i
     MPI_CHECK(MPI_Bcast(facts, 4, MPI_LONG_LONG, 0, t->comm));
     t->step = facts[0];
     *saved_world = (int)facts[1];
-    int exact = facts[1] == t->world && facts[2] == n_images && facts[3] == seed;
+    int exact = facts[1] == t->world && facts[2] == n_images && facts[3] == seed, comm_restored = 0;
     if (exact) {
-        trainer_scatter_state(t, t->rank == 0 ? &info.state : NULL);
+        comm_restored = trainer_scatter_state(t, t->rank == 0 ? &info.state : NULL);
     } else {
         trainer_rederive_streams(t, (uint64_t)seed);
         trainer_fold_stats(t, t->rank == 0 ? &info.state : NULL);
@@ -42,6 +42,11 @@ int trainer_resume(trainer *t, const char *path, long long seed, int n_images, i
                    "(seed %lld, %d images): networks and Adam state restored, data shards and random streams "
                    "re-derived\n", path, t->step, facts[1], facts[1] == 1 ? "" : "s", facts[3], facts[2], t->world,
                    seed, n_images);
+        const int compressed = reducer_rank_state(&t->reduce_d) + reducer_shared_state(&t->reduce_d) > 0;
+        if ((compressed || info.state.n_comm_rank || info.state.n_comm_shared) && !comm_restored)
+            printf("resume: --compress state (error feedback%s) starts afresh: the checkpoint holds %s\n",
+                   t->reduce_d.kind == COMPRESS_POWERSGD ? ", PowerSGD's Q" : "",
+                   !exact ? "another rank count or data split" : "the state of another --compress form, or none");
         run_state_free(&info.state);
         free(info.ema);
     }

@@ -104,6 +104,22 @@ static void print_precision(const run *r)
                "are emulated, with bf16's rounding at below fp32's speed; --precision fp32 or auto is faster here\n");
 }
 
+/* Rank 0: how the gradient sums travel, when that is worth a line: across hosts, in a compressed
+ * form, or hierarchical. */
+static void print_comm_plan(const run *r)
+{
+    const trainer *t = &r->t;
+    const comm_ctx *k = &t->grad_comm;
+    if (r->world < 2 || (k->n_nodes < 2 && r->cfg.compress == COMPRESS_NONE && !k->hierarchical)) return;
+    char form[32];
+    option_format(&r->cfg, find_option("compress"), form, sizeof form);
+    printf("communication: %d rank%s on %d host%s (up to %d per host); per step each rank sums %.0f KB of D's "
+           "gradients and %.0f KB of G's (--compress %s)%s\n", r->world, r->world > 1 ? "s" : "", k->n_nodes,
+           k->n_nodes > 1 ? "s" : "", k->max_per_node, reducer_bytes(&t->reduce_d) / 1e3,
+           reducer_bytes(&t->reduce_g) / 1e3, form,
+           k->hierarchical ? "; hierarchical: within each host first, one rank per host on the network" : "");
+}
+
 static void print_banner(const run *r)
 {
     const gan_config *c = &r->cfg;
@@ -135,6 +151,7 @@ static void print_banner(const run *r)
     if (a->clamped)
         printf("warning: --scale-rule sqrt at %.4g x the reference batch would make a beta negative: clamped at 0 "
                "(Adam without that moment); a smaller --batch-size or --scale-rule linear avoids it\n", a->kappa);
+    print_comm_plan(r);
     fflush(stdout);
 }
 
@@ -239,6 +256,8 @@ static int setup_training(run *r, const idx_images *img)
     r->trainer_ready = 1;
     r->t.on_nonfinite = c->on_nonfinite == ON_NONFINITE_STOP ? NONFINITE_STOP : NONFINITE_SKIP;
     if (c->ema_decay > 0) trainer_enable_ema(&r->t, (float)c->ema_decay);
+    const int hierarchical[] = {[HIERARCHICAL_AUTO] = -1, [HIERARCHICAL_ON] = 1, [HIERARCHICAL_OFF] = 0};
+    trainer_set_comm(&r->t, c->compress, c->compress_rank, hierarchical[c->hierarchical]);
     int rc = 0;
     if (r->rank == 0 && c->eval_every > 0) {
         rc = evaluator_init(&r->eval, c->classifier, c->digit, img->pixels, img->n, img->rows, img->cols,
@@ -435,16 +454,21 @@ static int log_interval(run *r, const due_work *due, const gan_stats *mean, cons
     double now = MPI_Wtime(), rate = (double)(step - last->step) * r->global_batch / (now - last->time);
     char eta[32];
     format_duration(eta, sizeof eta, (double)(c->steps - step) * (now - r->start) / (double)(step - r->first_step));
-    printf("step %*lld/%d  d_loss %.4f  g_loss %.4f  D(x) %.3f  D(G(z)) %.3f  %.0f img/s  ETA %s\n",
+    const trainer *t = &r->t;
+    char comm[32] = "";
+    if (r->world > 1 && t->interval_compute_s + t->interval_comm_s > 0)
+        snprintf(comm, sizeof comm, "  comm %.0f%%", 100 * t->interval_comm_s / (t->interval_compute_s + t->interval_comm_s));
+    printf("step %*lld/%d  d_loss %.4f  g_loss %.4f  D(x) %.3f  D(G(z)) %.3f  %.0f img/s  ETA %s%s\n",
            (int)snprintf(NULL, 0, "%d", c->steps), step, c->steps, mean->d_loss, mean->g_loss, mean->d_real,
-           mean->d_fake, rate, eta);
+           mean->d_fake, rate, eta, comm);
     fflush(stdout);
     history_row row = {.step = step};
     for (int i = 0; i < HISTORY_N_METRICS; i++) row.values[i] = NAN;
     row.values[METRIC_D_LOSS] = mean->d_loss, row.values[METRIC_G_LOSS] = mean->g_loss;
     row.values[METRIC_D_REAL] = mean->d_real, row.values[METRIC_D_FAKE] = mean->d_fake;
     row.values[METRIC_SAMPLES_PER_SEC] = rate, row.values[METRIC_ELAPSED_S] = now - r->start;
-    row.values[METRIC_SKIPPED_STEPS] = (double)trainer_skipped_steps(&r->t);
+    row.values[METRIC_SKIPPED_STEPS] = (double)trainer_skipped_steps(t);
+    row.values[METRIC_COMPUTE_S] = t->interval_compute_s, row.values[METRIC_COMM_S] = t->interval_comm_s;
     int rc = STEP_OK;
     double eval_seconds = 0;
     if (due->eval) {
@@ -493,6 +517,11 @@ static int finish_training(run *r, int rc)
 {
     const gan_config *c = &r->cfg;
     const trainer *t = &r->t;
+    double times[2] = {-t->phase_seconds[PHASE_ALLREDUCE] - t->phase_seconds[PHASE_WAIT],
+                       t->phase_seconds[PHASE_ALLREDUCE] + t->phase_seconds[PHASE_WAIT]};
+    for (int p = 0; p < PHASE_COUNT; p++) times[0] += t->phase_seconds[p];
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, times, 2, MPI_DOUBLE, MPI_SUM, MPI_COMM_WORLD));
+    r->compute_s = times[0] / r->world, r->comm_s = times[1] / r->world;
     if (r->rank == 0) {
         err_buf close_err;
         r->hist_open = 0;
@@ -534,6 +563,17 @@ int run_train(run *r)
 
 /* ---- close ---------------------------------------------------------------------------- */
 
+/* Rank 0, at the end: how much of a step waited on the gradient sums. */
+static void print_comm_summary(const run *r)
+{
+    const long long steps = r->t.step - r->first_step;
+    if (r->world < 2 || steps <= 0) return;
+    const double step_ms = 1e3 * (r->compute_s + r->comm_s) / (double)steps;
+    printf("communication: exposed %.2f ms of %.2f ms per step (%.0f%% of step time waiting on the gradient sums; "
+           "mean over %d ranks), %.0f img/s per rank in the steps\n", 1e3 * r->comm_s / (double)steps, step_ms,
+           100 * r->comm_s / (r->compute_s + r->comm_s), r->world, 1e3 * r->cfg.batch_size / step_ms);
+}
+
 int run_close(run *r, int status)
 {
     const gan_config *c = &r->cfg;
@@ -548,6 +588,7 @@ int run_close(run *r, int status)
             format_duration(wall, sizeof wall, MPI_Wtime() - r->start);
             printf("done: step %lld of %d (%lld this run) in %s; wrote %s/checkpoint.h5\n", r->t.step, c->steps,
                    r->t.step - r->first_step, wall, c->out);
+            print_comm_summary(r);
         }
         if (r->hist_open) history_close(&r->hist, &(err_buf){{0}});
         if (r->status_file)

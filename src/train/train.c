@@ -77,6 +77,26 @@ void trainer_init(trainer *t, const gan_hparams *hp, int batch, const uint8_t *a
     MPI_CHECK(MPI_Bcast(t->model.d.params, (int)t->model.d.n_params, MPI_FLOAT, 0, comm));
     shard_init(&t->shard, all_images, n_images, hp->image_size, seed, t->rank, t->world);
     t->rng = rng_make(seed, RNG_STREAM_NOISE + (uint64_t)t->rank);
+    t->seed = seed;
+    comm_init(&t->grad_comm, comm, 0);
+    reducer_init(&t->reduce_d, &t->model.d, COMPRESS_NONE, 0, seed);
+    reducer_init(&t->reduce_g, &t->model.g, COMPRESS_NONE, 0, seed);
+}
+
+/* PowerSGD's first Q of each network: its own stream of the seed. */
+static uint64_t reducer_seed(const trainer *t, const grad_reducer *g)
+{
+    return g == &t->reduce_d ? t->seed : t->seed ^ 0x9e3779b97f4a7c15ULL;
+}
+
+void trainer_set_comm(trainer *t, int compress, int rank, int hierarchical)
+{
+    comm_free(&t->grad_comm);
+    reducer_free(&t->reduce_d);
+    reducer_free(&t->reduce_g);
+    comm_init(&t->grad_comm, t->comm, hierarchical);
+    reducer_init(&t->reduce_d, &t->model.d, compress, rank, reducer_seed(t, &t->reduce_d));
+    reducer_init(&t->reduce_g, &t->model.g, compress, rank, reducer_seed(t, &t->reduce_g));
 }
 
 void trainer_enable_ema(trainer *t, float decay)
@@ -90,6 +110,9 @@ void trainer_enable_ema(trainer *t, float decay)
 void trainer_free(trainer *t)
 {
     free(t->ema);
+    reducer_free(&t->reduce_d);
+    reducer_free(&t->reduce_g);
+    comm_free(&t->grad_comm);
     gan_free(&t->model);
     shard_free(&t->shard);
 }
@@ -103,13 +126,13 @@ static inline void lap(trainer *t, int phase, double *mark)
 }
 
 /* Sum a gradient slab over the ranks (see probe_wait in train.h). */
-static void sync_gradients(trainer *t, float *grads, size_t n, double *mark)
+static void sync_gradients(trainer *t, grad_reducer *g, float *grads, double *mark)
 {
     if (t->probe_wait) {
         MPI_CHECK(MPI_Barrier(t->comm));
         lap(t, PHASE_WAIT, mark);
     }
-    allreduce_sum(grads, n, t->comm);
+    reducer_sum(g, &t->grad_comm, grads);
     lap(t, PHASE_ALLREDUCE, mark);
 }
 
@@ -131,7 +154,7 @@ static int all_finite(const float *x, size_t n)
 
 /* After a gradient allreduce: 1 if some rank's loss or the summed gradients are non-finite;
  * the same answer on every rank. Describes it in t->nonfinite_what. */
-static int step_nonfinite(trainer *t, const mlp *net, const char *name)
+static int step_nonfinite(trainer *t, const mlp *net, grad_reducer *g, const char *name)
 {
     const float losses = net->grads[net->n_params + SPARE_NONFINITE_LOSS];
     if (losses > 0.0f)
@@ -143,6 +166,7 @@ static int step_nonfinite(trainer *t, const mlp *net, const char *name)
         return 0;
     t->skipped = 1;
     t->diverged = t->on_nonfinite == NONFINITE_STOP;
+    reducer_reset(g, reducer_seed(t, g)); /* no NaN carried into the next steps' error feedback */
     return 1;
 }
 
@@ -167,12 +191,12 @@ void trainer_step(trainer *t)
     float *d_spare = m->d.grads + m->d.n_params;
     d_spare[SPARE_STOP] = t->stop_requested ? 1.0f : 0.0f;
     d_spare[SPARE_NONFINITE_LOSS] = isfinite(st.d_loss) ? 0.0f : 1.0f;
-    sync_gradients(t, m->d.grads, m->d.n_params + MLP_SPARE, &mark);
+    sync_gradients(t, &t->reduce_d, m->d.grads, &mark);
     t->stopping = d_spare[SPARE_STOP] > 0.0f;
     const float mean = 1.0f / (float)t->world; /* Adam scales the sums into means */
     adam_config adam = m->hp.adam;
     adam.lr *= t->lr_factor;
-    if (!step_nonfinite(t, &m->d, "D")) mlp_adam_step(&m->d, &adam, mean);
+    if (!step_nonfinite(t, &m->d, &t->reduce_d, "D")) mlp_adam_step(&m->d, &adam, mean);
     lap(t, PHASE_ADAM, &mark);
 
     /* G step, reusing G's forward pass from the D step; not run when D's step was dropped */
@@ -184,8 +208,8 @@ void trainer_step(trainer *t)
         float *g_spare = m->g.grads + m->g.n_params;
         g_spare[SPARE_STOP] = 0.0f;
         g_spare[SPARE_NONFINITE_LOSS] = isfinite(st.g_loss) ? 0.0f : 1.0f;
-        sync_gradients(t, m->g.grads, m->g.n_params + MLP_SPARE, &mark);
-        if (!step_nonfinite(t, &m->g, "G")) {
+        sync_gradients(t, &t->reduce_g, m->g.grads, &mark);
+        if (!step_nonfinite(t, &m->g, &t->reduce_g, "G")) {
             mlp_adam_step(&m->g, &adam, mean);
             if (t->ema) {
                 const float d = t->ema_decay, one_minus_d = 1.0f - d;
@@ -222,13 +246,59 @@ int trainer_finite(const trainer *t)
 
 gan_stats trainer_take_stats(trainer *t)
 {
-    double buf[5] = {t->sum.d_loss, t->sum.g_loss, t->sum.d_real, t->sum.d_fake, (double)t->sum_steps};
-    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buf, 5, MPI_DOUBLE, MPI_SUM, t->comm));
+    /* Communication is the time in the gradient sums (and the benchmark's barrier before them):
+     * what they did not hide. Compute is the rest of the step. */
+    double comm = t->phase_seconds[PHASE_ALLREDUCE] + t->phase_seconds[PHASE_WAIT], compute = -comm;
+    for (int p = 0; p < PHASE_COUNT; p++) compute += t->phase_seconds[p];
+    double buf[7] = {t->sum.d_loss, t->sum.g_loss, t->sum.d_real, t->sum.d_fake, (double)t->sum_steps,
+                     compute - t->taken_compute_s, comm - t->taken_comm_s};
+    t->taken_compute_s = compute, t->taken_comm_s = comm;
+    MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buf, 7, MPI_DOUBLE, MPI_SUM, t->comm));
+    t->interval_compute_s = buf[5] / t->world, t->interval_comm_s = buf[6] / t->world;
     double n = buf[4] > 0 ? buf[4] : NAN; /* NaN: every step since the last call was skipped */
     gan_stats mean = {buf[0] / n, buf[1] / n, buf[2] / n, buf[3] / n};
     memset(&t->sum, 0, sizeof t->sum);
     t->sum_steps = 0;
     return mean;
+}
+
+/* --compress's state into rs on rank 0: every rank's error feedback (D's, then G's) and the
+ * state the ranks share (PowerSGD's Q's, rank 0's copy). */
+static void gather_comm_state(const trainer *t, run_state *rs)
+{
+    const size_t nd = reducer_rank_state(&t->reduce_d), n = nd + reducer_rank_state(&t->reduce_g);
+    const size_t sd = reducer_shared_state(&t->reduce_d), s = sd + reducer_shared_state(&t->reduce_g);
+    if (n == 0 && s == 0) return;
+    float *mine = xmalloc(sizeof(float) * (n ? n : 1)), *shared = xmalloc(sizeof(float) * (s ? s : 1));
+    reducer_save(&t->reduce_d, mine, shared);
+    reducer_save(&t->reduce_g, mine + nd, shared + sd);
+    if (t->rank == 0) {
+        rs->n_comm_rank = (int)n, rs->n_comm_shared = (int)s;
+        rs->comm_rank = n ? xmalloc(sizeof(float) * n * t->world) : NULL;
+        rs->comm_shared = s ? shared : NULL;
+    }
+    if (n) MPI_CHECK(MPI_Gather(mine, (int)n, MPI_FLOAT, rs->comm_rank, (int)n, MPI_FLOAT, 0, t->comm));
+    if (t->rank != 0 || !s) free(shared);
+    free(mine);
+}
+
+/* The inverse of gather_comm_state, when the saved state has this run's sizes (the same
+ * --compress); else the error feedback and Q start afresh. Returns 1 if restored. */
+static int scatter_comm_state(trainer *t, const run_state *rs)
+{
+    const size_t nd = reducer_rank_state(&t->reduce_d), n = nd + reducer_rank_state(&t->reduce_g);
+    const size_t sd = reducer_shared_state(&t->reduce_d), s = sd + reducer_shared_state(&t->reduce_g);
+    int fits = t->rank == 0 && (size_t)rs->n_comm_rank == n && (size_t)rs->n_comm_shared == s;
+    MPI_CHECK(MPI_Bcast(&fits, 1, MPI_INT, 0, t->comm));
+    if (!fits || (n == 0 && s == 0)) return fits;
+    float *mine = xmalloc(sizeof(float) * (n ? n : 1)), *shared = xmalloc(sizeof(float) * (s ? s : 1));
+    if (t->rank == 0 && s) memcpy(shared, rs->comm_shared, sizeof(float) * s);
+    if (n) MPI_CHECK(MPI_Scatter(t->rank == 0 ? rs->comm_rank : NULL, (int)n, MPI_FLOAT, mine, (int)n, MPI_FLOAT, 0, t->comm));
+    if (s) MPI_CHECK(MPI_Bcast(shared, (int)s, MPI_FLOAT, 0, t->comm));
+    reducer_load(&t->reduce_d, mine, shared);
+    reducer_load(&t->reduce_g, mine + nd, shared + sd);
+    free(mine), free(shared);
+    return 1;
 }
 
 void trainer_gather_state(const trainer *t, run_state *rs)
@@ -252,6 +322,7 @@ void trainer_gather_state(const trainer *t, run_state *rs)
     MPI_CHECK(MPI_Gather(order, max_shard, MPI_INT32_T, rs->orders, max_shard, MPI_INT32_T, 0, t->comm));
     MPI_CHECK(MPI_Gather(sums, RANK_STATS_LEN, MPI_DOUBLE, rs->stats, RANK_STATS_LEN, MPI_DOUBLE, 0, t->comm));
     free(order);
+    gather_comm_state(t, rs);
 }
 
 static void set_stats(trainer *t, const double *row)
@@ -260,7 +331,7 @@ static void set_stats(trainer *t, const double *row)
     t->sum_steps = (long long)row[4];
 }
 
-void trainer_scatter_state(trainer *t, const run_state *rs)
+int trainer_scatter_state(trainer *t, const run_state *rs)
 {
     int64_t mine[RANK_STATE_LEN];
     int max_shard = t->rank == 0 ? rs->max_shard : 0;
@@ -286,6 +357,7 @@ void trainer_scatter_state(trainer *t, const run_state *rs)
         MPI_CHECK(MPI_Scatter(t->rank == 0 ? rs->stats : NULL, RANK_STATS_LEN, MPI_DOUBLE, sums, RANK_STATS_LEN,
                               MPI_DOUBLE, 0, t->comm));
     set_stats(t, sums);
+    return scatter_comm_state(t, rs);
 }
 
 void trainer_fold_stats(trainer *t, const run_state *rs)

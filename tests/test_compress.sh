@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# --compress and --hierarchical: each form trains, is deterministic for a seed and rank count,
+# resumes bit for bit (its error feedback and PowerSGD's Q travel in the checkpoint), and a resume
+# on another rank count or form starts that state afresh and says so. The exact sums of every
+# form are checked against one process in test_union_step; this checks the whole program.
+source "$(dirname "$0")/lib.sh" "$@"
+cd "$TMP"
+common=(--log-every 50 --sample-every 0 --checkpoint-every 60 --cooldown 0)
+
+for form in bf16 powersgd:2; do
+  mpi 2 --steps 200 "${common[@]}" --compress $form --out full > full.log 2>&1
+  check "$form: trains to the end (exit 0)" test $? -eq 0
+  check "$form: says what travels" grep -q "(--compress $form)" full.log
+  check_num "$form: losses in the normal range at step 200" "0.3 < d < 3 and 0.3 < g < 5" \
+    d="$(awk '/^step +200\//{print $4}' full.log)" g="$(awk '/^step +200\//{print $6}' full.log)"
+  check "$form: the checkpoint holds each rank's error feedback and the shared state" $PY - full/checkpoint.h5 "$form" <<'PY'
+import sys, h5py
+f = h5py.File(sys.argv[1], "r")
+r = f["state/comm_rank"]
+assert r.shape == (2, 100609 + 114064), r.shape  # D's, then G's error feedback
+assert abs(r[()]).max() > 0, "no error feedback"
+assert ("state/comm_shared" in f) == sys.argv[2].startswith("powersgd")
+assert f.attrs["compress"] == sys.argv[2], f.attrs["compress"]
+PY
+  mpi 2 --steps 200 "${common[@]}" --compress $form --out again > /dev/null 2>&1
+  check "$form: the same seed and rank count give the same state" $PY "$HERE/same_state.py" full/checkpoint.h5 again/checkpoint.h5
+  mpi 2 --steps 100 "${common[@]}" --compress $form --out run > /dev/null 2>&1
+  mpi 2 --steps 200 "${common[@]}" --compress $form --out run --resume > resume.log 2>&1
+  check "$form: resume exits 0" test $? -eq 0
+  check "$form: 100 + resume 100 == 200 steps, the same state" $PY "$HERE/same_state.py" full/checkpoint.h5 run/checkpoint.h5
+  check "$form: no reset announced on an exact resume" bash -c "! grep -q 'starts afresh' resume.log"
+  mpi 1 --steps 200 "${common[@]}" --compress $form --out run --resume > other.log 2>&1
+  check "$form: a resume on 1 rank runs (exit 0)" test $? -eq 0
+  check "$form: ... and says the error feedback starts afresh" grep -q "state (error feedback.*) starts afresh: the checkpoint holds another rank count" other.log
+  rm -rf full again run
+done
+
+# The compressed forms must differ from the exact one, and from each other (each was applied).
+for form in none bf16 powersgd:2; do mpi 2 --steps 60 "${common[@]}" --compress $form --out "f_$form" > /dev/null 2>&1; done
+check "bf16 changes the weights against exact sums" $PY "$HERE/same_state.py" f_none/checkpoint.h5 f_bf16/checkpoint.h5 --differ /generator/dense1/kernel /discriminator/dense1/kernel
+check "powersgd changes the weights against exact sums" $PY "$HERE/same_state.py" f_none/checkpoint.h5 f_powersgd:2/checkpoint.h5 --differ /generator/dense2/kernel /discriminator/dense1/kernel
+# A resume into another form starts its state afresh and says so.
+mpi 2 --steps 120 "${common[@]}" --compress bf16 --out f_powersgd:2 --resume > form.log 2>&1
+check "another --compress form on resume: exit 0" test $? -eq 0
+check "... and says its state starts afresh" grep -q "starts afresh: the checkpoint holds the state of another --compress form" form.log
+
+# --hierarchical on: on one host every rank is in one node, so the sums are the node's reduce and
+# broadcast; the exact form must give the flat run's weights to float rounding, and be deterministic.
+mpi 3 --steps 60 "${common[@]}" --hierarchical off --out flat > /dev/null 2>&1
+mpi 3 --steps 60 "${common[@]}" --hierarchical on --out hier > hier.log 2>&1
+check "--hierarchical on: exit 0" test $? -eq 0
+check "--hierarchical on: says so" grep -q "hierarchical: within each host first" hier.log
+mpi 3 --steps 60 "${common[@]}" --hierarchical on --out hier2 > /dev/null 2>&1
+check "--hierarchical on: deterministic" $PY "$HERE/same_state.py" hier/checkpoint.h5 hier2/checkpoint.h5
+check "--hierarchical on: the flat run's weights within float rounding" $PY - flat/checkpoint.h5 hier/checkpoint.h5 <<'PY'
+import sys, h5py, numpy as np
+a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
+for k in ("generator/dense1/kernel", "generator/dense2/kernel", "discriminator/dense1/kernel"):
+    x, y = a[k][()], b[k][()]
+    err = np.abs(x - y).max() / np.abs(x).max()
+    assert err < 1e-3, (k, err)
+PY
+summary
