@@ -84,9 +84,9 @@ static int bench_sgemm(int n, int repeats, int precision)
     }
     char kernel[256];
     gemm_describe(&mm, kernel, sizeof kernel);
-    printf("RESULT mode=sgemm precision=%s core=%s threads=%d size=%d gflops=%.2f kernel=\"%s\"\n",
-           precision == GEMM_BF16 ? "bf16" : "fp32", openblas_get_corename(), openblas_get_num_threads(), n,
-           median(gflops, repeats), kernel);
+    printf("RESULT mode=sgemm precision=%s core=%s threads=%d size=%d gflops=%.2f\n", precision == GEMM_BF16 ? "bf16" : "fp32",
+           openblas_get_corename(), openblas_get_num_threads(), n, median(gflops, repeats));
+    printf("KERNEL precision=%s %s\n", precision == GEMM_BF16 ? "bf16" : "fp32", kernel); /* free text: its own line */
     gemm_free(&mm);
     free(a), free(b), free(c);
     return 0;
@@ -201,8 +201,9 @@ int main(int argc, char **argv)
         attrs_int(&attrs, "world_size", world);
         attrs_int(&attrs, "global_batch", (long long)B * world);
         attrs_int(&attrs, "n_images", img.n);
-        run_state rs = {1, t.shard.n, xcalloc(RANK_STATE_LEN, sizeof(int64_t)), xcalloc((size_t)t.shard.n, sizeof(int32_t)),
-                        xcalloc(RANK_STATS_LEN, sizeof(double))};
+        run_state rs = {.world = 1, .max_shard = t.shard.n, .ranks = xcalloc(RANK_STATE_LEN, sizeof(int64_t)),
+                        .orders = xcalloc((size_t)t.shard.n, sizeof(int32_t)),
+                        .stats = xcalloc(RANK_STATS_LEN, sizeof(double))};
         rs.ranks[4] = t.shard.n;
         history h;
         float *noise = xcalloc(64 * 100, sizeof(float)), *grid = xcalloc(64 * 784, sizeof(float));
