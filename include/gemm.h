@@ -64,11 +64,11 @@ void gemm_product(gemm *g, float *c, const float *a, int trans_a, const float *b
                   int M, int N, int K);
 
 /*
- * x (n) will not change until the next gemm_hold of the same x: in native bf16 it is rounded
- * once now, and every product reading inside it uses that copy (a network's weights: the
- * forward pass holds them, its backward pass reuses them). A no-op in fp32 and emulated bf16,
- * which read x itself; the numbers are the same either way as long as x does not change
- * while held. At most 4 operands are held at once.
+ * x (n) will not change until it is held again: in native bf16 it is rounded once now, and
+ * every product reading inside it uses that copy (a network's weights: the forward pass holds
+ * them, its backward pass reuses them). Holding x drops any held operand that overlaps it. A
+ * no-op in fp32 and emulated bf16, which read x itself; the numbers are the same either way
+ * as long as a held x is not changed before it is held again. At most 6 operands are held.
  */
 void gemm_hold(gemm *g, const float *x, size_t n);
 

@@ -18,12 +18,12 @@ static inline uint32_t rounded_bits(float f)
     return ((u & 0x7fffffffu) > 0x7f800000u ? quiet_nan : rounded) & 0xffff0000u;
 }
 
-HOT_LOOP void bf16_from_float(uint16_t *dst, const float *src, size_t n)
+HOT_LOOP_INT void bf16_from_float(uint16_t *dst, const float *src, size_t n)
 {
     for (size_t i = 0; i < n; i++) dst[i] = (uint16_t)(rounded_bits(src[i]) >> 16);
 }
 
-HOT_LOOP void bf16_round(float *dst, const float *src, size_t n)
+HOT_LOOP_INT void bf16_round(float *dst, const float *src, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         uint32_t u = rounded_bits(src[i]);

@@ -19,8 +19,12 @@
 #if defined(__x86_64__) && defined(__GNUC__) && !defined(__clang__) && __GNUC__ >= 11 && defined(__GLIBC__) && \
     !defined(__AVX2__)
 #define HOT_LOOP __attribute__((target_clones("arch=x86-64-v3", "default")))
+/* Integer-only loops (bf16.c's rounding) also get an AVX-512 clone (x86-64-v4): it measured
+ * 1.6x faster than the AVX2 one on Zen 4, and integer arithmetic is the same in every clone. */
+#define HOT_LOOP_INT __attribute__((target_clones("arch=x86-64-v4", "arch=x86-64-v3", "default")))
 #else
 #define HOT_LOOP
+#define HOT_LOOP_INT
 #endif
 
 #endif

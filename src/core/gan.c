@@ -102,6 +102,7 @@ static void discriminator_forward(gan *m, int first, int rows)
     const size_t X = hp->image_size, Hd = hp->d_hidden;
     float *pre = m->d_pre1 + first * Hd, *act = m->d_act1 + first * Hd;
     gemm_hold(&m->mm, m->d.params, m->d.n_params); /* D may have changed: its weights rounded anew */
+    gemm_hold(&m->mm, d_input(m) + first * X, (size_t)rows * X); /* read again by D's backward */
     dense_forward(&m->mm, pre, d_input(m) + first * X, m->d.w1, m->d.b1, rows, (int)X, (int)Hd);
     leaky_relu_forward(act, pre, rows * (int)Hd, hp->leaky_alpha);
     dense_forward(&m->mm, m->d_logit + first, act, m->d.w2, m->d.b2, rows, (int)Hd, 1);
@@ -173,6 +174,7 @@ void gan_generator_backward(gan *m, gan_stats *st)
 
     /* Then through G into its parameters. */
     tanh_backward(m->g_dout, m->g_dout, gan_fake_rows(m), B * X);
+    gemm_hold(&m->mm, m->g_dout, (size_t)B * X); /* read by both of G dense2's products */
     dense_backward(&m->mm, m->g_dh, m->g.dw2, m->g.db2, m->g_dout, m->g_act1, m->g.w2, B, Hg, X);
     if (hp->dropout > 0.0f) dropout_apply(m->g_dh, m->g_dh, m->g_mask, B * Hg);
     leaky_relu_backward(m->g_dh, m->g_dh, m->g_pre1, B * Hg, hp->leaky_alpha);

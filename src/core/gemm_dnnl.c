@@ -45,7 +45,7 @@ typedef struct {
     size_t cap;
 } held;
 
-enum { HELD_MAX = 4 }; /* G's and D's weights, and room */
+enum { HELD_MAX = 6 }; /* G's and D's weights, D's input, G's output gradient, and room */
 
 struct gemm_dnnl {
     held held[HELD_MAX];
@@ -180,8 +180,10 @@ static const uint16_t *in_bf16(gemm_dnnl *d, const float *x, size_t n, uint16_t 
 void gemm_dnnl_hold(gemm_dnnl *d, const float *x, size_t n)
 {
     held *h = NULL;
-    for (int i = 0; i < HELD_MAX && !h; i++)
-        if (d->held[i].src == x) h = &d->held[i];
+    for (int i = 0; i < HELD_MAX; i++) { /* x replaces every held operand it overlaps */
+        held *o = &d->held[i];
+        if (o->src && x < o->src + o->n && o->src < x + n) o->src = NULL;
+    }
     for (int i = 0; i < HELD_MAX && !h; i++)
         if (!d->held[i].src) h = &d->held[i];
     if (!h) FATAL("gemm_hold: more than %d operands held", HELD_MAX);
