@@ -58,6 +58,12 @@ typedef struct {
     float *p_msg;            /* powersgd: (n_p + n_exact) P's then the exact floats, owned */
     float *q_msg;            /* powersgd: (n_q) this rank's Q contributions, owned */
     uint8_t *exact;          /* powersgd: (n) 1 where the slab travels exactly, owned */
+    /* the sum in progress (reducer_start) */
+    comm_ctx *comm;
+    float *grads;
+    int blocking, busy;      /* busy: a collective is in flight */
+    int msg, phase;          /* which message (PowerSGD's P or Q), which of its collectives */
+    MPI_Request req;
 } grad_reducer;
 
 /* Set up net's reduction of the given kind (R: PowerSGD's rank). Q starts from `seed`, the same
@@ -66,8 +72,16 @@ void reducer_init(grad_reducer *g, const mlp *net, int kind, int rank, uint64_t 
 void reducer_free(grad_reducer *g);
 
 /* Collective: grads (n floats: the gradient slab and its spares) becomes its sum over the ranks
- * (exact with none; approximate with compression, the spares always exact). */
+ * (exact with none; approximate with compression, the spares always exact). Blocking MPI calls
+ * only: the reference path (--overlap off). */
 void reducer_sum(grad_reducer *g, comm_ctx *c, float *grads);
+
+/* The same sum with non-blocking collectives: start it, let it progress while the caller
+ * computes (reducer_test, cheap: returns 1 once the sum is done), and finish it (reducer_wait).
+ * grads must not be touched in between. Every rank must start the same sums in the same order. */
+void reducer_start(grad_reducer *g, comm_ctx *c, float *grads, int blocking);
+int reducer_test(grad_reducer *g);
+void reducer_wait(grad_reducer *g);
 
 /* After a step whose update was dropped (a non-finite sum): forget the error feedback and start Q
  * afresh from seed, so that one bad step does not poison the ones after it. */

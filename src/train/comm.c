@@ -60,27 +60,6 @@ void comm_free(comm_ctx *c)
     memset(c, 0, sizeof *c);
 }
 
-/* In-place sum over every rank: one MPI_Allreduce, or (hierarchical) a reduce to each node's
- * first rank over shared memory, an allreduce among those, and a broadcast back in the node, so
- * only one rank per node puts the payload on the network. Every rank ends with the same bytes. */
-static void allreduce(comm_ctx *c, void *buf, size_t count, MPI_Datatype type, MPI_Op op)
-{
-    int size;
-    if (count > INT32_MAX) FATAL("a reduction of %zu elements exceeds MPI's int count", count);
-    MPI_CHECK(MPI_Type_size(type, &size));
-    c->wire_bytes += (double)count * size;
-    if (!c->hierarchical) {
-        MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buf, (int)count, type, op, c->world));
-        return;
-    }
-    int node_rank;
-    MPI_CHECK(MPI_Comm_rank(c->node, &node_rank));
-    if (node_rank == 0) MPI_CHECK(MPI_Reduce(MPI_IN_PLACE, buf, (int)count, type, op, 0, c->node));
-    else MPI_CHECK(MPI_Reduce(buf, NULL, (int)count, type, op, 0, c->node));
-    if (c->leaders != MPI_COMM_NULL) MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buf, (int)count, type, op, c->leaders));
-    MPI_CHECK(MPI_Bcast(buf, (int)count, type, 0, c->node));
-}
-
 /* ---- a network's reduction ------------------------------------------------------------------ */
 
 void reducer_init(grad_reducer *g, const mlp *net, int kind, int rank, uint64_t seed)
@@ -128,15 +107,59 @@ void reducer_reset(grad_reducer *g, uint64_t seed)
     rng_fill_uniform(&rng, g->q, (long)g->n_q);
 }
 
-/* bf16 with error feedback: send bf16(g + e), keep e = (g + e) - bf16(g + e). */
-static void sum_bf16(grad_reducer *g, comm_ctx *c, float *grads)
+/* ---- a sum in stages ------------------------------------------------------------------------ */
+
+/*
+ * A sum is one message (the fp32 slab, or its bf16 copy) or two (PowerSGD's P, then its Q), with
+ * local work before, between and after. Each message crosses the ranks in one collective (flat)
+ * or three (hierarchical: reduce in the node, allreduce among the leaders, broadcast in the node).
+ * Blocking, each collective is the blocking call; otherwise the non-blocking one, and the sum
+ * advances whenever reducer_test or reducer_wait finds the collective in flight complete.
+ */
+
+typedef struct {
+    void *buf;
+    size_t count;
+    MPI_Datatype type;
+    MPI_Op op;
+} message;
+
+static message current_message(const grad_reducer *g, const comm_ctx *c)
 {
-    const size_t np = g->net->n_params;
-    for (size_t i = 0; i < np; i++) grads[i] += g->error[i];
-    bf16_from_float(g->wire, grads, g->n);
-    for (size_t i = 0; i < np; i++) g->error[i] = grads[i] - bf16_to_float(g->wire[i]);
-    allreduce(c, g->wire, g->n, MPI_UINT16_T, c->bf16_sum);
-    for (size_t i = 0; i < g->n; i++) grads[i] = bf16_to_float(g->wire[i]);
+    if (g->kind == COMPRESS_BF16) return (message){g->wire, g->n, MPI_UINT16_T, c->bf16_sum};
+    if (g->kind == COMPRESS_POWERSGD)
+        return g->msg == 0 ? (message){g->p_msg, g->n_p + g->n_exact, MPI_FLOAT, MPI_SUM}
+                           : (message){g->q_msg, g->n_q, MPI_FLOAT, MPI_SUM};
+    return (message){g->grads, g->n, MPI_FLOAT, MPI_SUM};
+}
+
+/* Collective `g->phase` of the current message: 1 if it is now in flight, 0 if it is done (blocking)
+ * or this rank takes no part in it (a non-leader between the node phases). */
+static int start_phase(grad_reducer *g, comm_ctx *c)
+{
+    const message m = current_message(g, c);
+    const int n = (int)m.count, nb = !g->blocking;
+    if (m.count > INT32_MAX) FATAL("a reduction of %zu elements exceeds MPI's int count", m.count);
+    if (!c->hierarchical) {
+        if (nb) MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, m.buf, n, m.type, m.op, c->world, &g->req));
+        else MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, m.buf, n, m.type, m.op, c->world));
+        return nb;
+    }
+    int node_rank;
+    MPI_CHECK(MPI_Comm_rank(c->node, &node_rank));
+    void *send = node_rank == 0 ? MPI_IN_PLACE : m.buf, *recv = node_rank == 0 ? m.buf : NULL;
+    if (g->phase == 0) {
+        if (nb) MPI_CHECK(MPI_Ireduce(send, recv, n, m.type, m.op, 0, c->node, &g->req));
+        else MPI_CHECK(MPI_Reduce(send, recv, n, m.type, m.op, 0, c->node));
+    } else if (g->phase == 1) {
+        if (c->leaders == MPI_COMM_NULL) return 0;
+        if (nb) MPI_CHECK(MPI_Iallreduce(MPI_IN_PLACE, m.buf, n, m.type, m.op, c->leaders, &g->req));
+        else MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, m.buf, n, m.type, m.op, c->leaders));
+    } else {
+        if (nb) MPI_CHECK(MPI_Ibcast(m.buf, n, m.type, 0, c->node, &g->req));
+        else MPI_CHECK(MPI_Bcast(m.buf, n, m.type, 0, c->node));
+    }
+    return nb;
 }
 
 /* Gram-Schmidt on the R columns of P (rows x R, row-major), in double; a zero column stays 0. */
@@ -156,17 +179,15 @@ static void orthonormalise(float *p, int rows, int R)
 }
 
 /* PowerSGD, for every compressed matrix M (m x n) of the slab, with this rank's error e:
- *   M += e;  P = sum over ranks of M Q;  orthonormalise P;  Q = sum over ranks of M^T P;
- *   the sum is P Q^T;  e = M - P Q^T / world;  Q is kept for the next step.
- * The exact floats ride in P's message. */
-static void sum_powersgd(grad_reducer *g, comm_ctx *c, float *grads)
+ *   before:  M += e;  P = M Q (this rank's);  the exact floats after the P's
+ *   P summed: the exact floats back;  orthonormalise P;  Q = M^T P (this rank's)
+ *   Q summed: the sum is P Q^T;  e = M - P Q^T / world;  Q is kept for the next step */
+static void powersgd_before(grad_reducer *g)
 {
-    const int R = g->rank;
-    int world;
-    MPI_CHECK(MPI_Comm_size(c->world, &world));
+    float *grads = g->grads;
     size_t pp = 0, qq = 0, x = g->n_p;
     for (int k = 0; k < g->n_mats; k++) {
-        const int m = g->mat_rows[k], n = g->mat_cols[k];
+        const int m = g->mat_rows[k], n = g->mat_cols[k], R = g->rank;
         float *M = grads + g->mat_offset[k], *e = g->error + g->mat_offset[k];
         for (size_t i = 0; i < (size_t)m * n; i++) M[i] += e[i];
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, R, n, 1.0f, M, n, g->q + qq, R, 0.0f, g->p_msg + pp, R);
@@ -174,24 +195,29 @@ static void sum_powersgd(grad_reducer *g, comm_ctx *c, float *grads)
     }
     for (size_t i = 0; i < g->n; i++)
         if (g->exact[i]) g->p_msg[x++] = grads[i];
-    allreduce(c, g->p_msg, g->n_p + g->n_exact, MPI_FLOAT, MPI_SUM);
-    x = g->n_p;
+}
+
+static void powersgd_between(grad_reducer *g)
+{
+    size_t pp = 0, qq = 0, x = g->n_p;
     for (size_t i = 0; i < g->n; i++)
-        if (g->exact[i]) grads[i] = g->p_msg[x++];
-    pp = qq = 0;
+        if (g->exact[i]) g->grads[i] = g->p_msg[x++];
     for (int k = 0; k < g->n_mats; k++) {
-        const int m = g->mat_rows[k], n = g->mat_cols[k];
+        const int m = g->mat_rows[k], n = g->mat_cols[k], R = g->rank;
         orthonormalise(g->p_msg + pp, m, R);
-        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, R, m, 1.0f, grads + g->mat_offset[k], n,
+        cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, R, m, 1.0f, g->grads + g->mat_offset[k], n,
                     g->p_msg + pp, R, 0.0f, g->q_msg + qq, R);
         pp += (size_t)m * R, qq += (size_t)n * R;
     }
-    allreduce(c, g->q_msg, g->n_q, MPI_FLOAT, MPI_SUM);
+}
+
+static void powersgd_after(grad_reducer *g, int world)
+{
     memcpy(g->q, g->q_msg, sizeof(float) * g->n_q); /* the warm start */
-    pp = qq = 0;
+    size_t pp = 0, qq = 0;
     for (int k = 0; k < g->n_mats; k++) {
-        const int m = g->mat_rows[k], n = g->mat_cols[k];
-        float *M = grads + g->mat_offset[k], *e = g->error + g->mat_offset[k];
+        const int m = g->mat_rows[k], n = g->mat_cols[k], R = g->rank;
+        float *M = g->grads + g->mat_offset[k], *e = g->error + g->mat_offset[k];
         memcpy(e, M, sizeof(float) * m * n);
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, m, n, R, 1.0f, g->p_msg + pp, R, g->q + qq, R, 0.0f, M, n);
         for (size_t i = 0; i < (size_t)m * n; i++) e[i] -= M[i] / (float)world;
@@ -199,11 +225,82 @@ static void sum_powersgd(grad_reducer *g, comm_ctx *c, float *grads)
     }
 }
 
+/* The local work after the current message is summed. Returns 1 if another message follows. */
+static int finish_message(grad_reducer *g, comm_ctx *c)
+{
+    if (g->kind == COMPRESS_BF16) {
+        for (size_t i = 0; i < g->n; i++) g->grads[i] = bf16_to_float(g->wire[i]);
+    } else if (g->kind == COMPRESS_POWERSGD && g->msg == 0) {
+        powersgd_between(g);
+        g->msg = 1;
+        return 1;
+    } else if (g->kind == COMPRESS_POWERSGD) {
+        int world;
+        MPI_CHECK(MPI_Comm_size(c->world, &world));
+        powersgd_after(g, world);
+    }
+    return 0;
+}
+
+/* Start collectives until one is in flight, or the sum is done (g->busy = 0). */
+static void run_phases(grad_reducer *g)
+{
+    comm_ctx *c = g->comm;
+    for (;;) {
+        if (g->phase == (c->hierarchical ? 3 : 1)) {
+            if (!finish_message(g, c)) {
+                g->busy = 0;
+                return;
+            }
+            g->phase = 0;
+        }
+        if (g->phase == 0) {
+            const message m = current_message(g, c);
+            int size;
+            MPI_CHECK(MPI_Type_size(m.type, &size));
+            c->wire_bytes += (double)m.count * size;
+        }
+        if (start_phase(g, c)) return;
+        g->phase++;
+    }
+}
+
+void reducer_start(grad_reducer *g, comm_ctx *c, float *grads, int blocking)
+{
+    g->comm = c, g->grads = grads, g->blocking = blocking;
+    g->msg = 0, g->phase = 0, g->busy = 1;
+    if (g->kind == COMPRESS_BF16) { /* send bf16(g + e), keep e = (g + e) - bf16(g + e) */
+        const size_t np = g->net->n_params;
+        for (size_t i = 0; i < np; i++) grads[i] += g->error[i];
+        bf16_from_float(g->wire, grads, g->n);
+        for (size_t i = 0; i < np; i++) g->error[i] = grads[i] - bf16_to_float(g->wire[i]);
+    } else if (g->kind == COMPRESS_POWERSGD) {
+        powersgd_before(g);
+    }
+    run_phases(g);
+}
+
+int reducer_test(grad_reducer *g)
+{
+    int done = 0;
+    if (!g->busy) return 1;
+    MPI_CHECK(MPI_Test(&g->req, &done, MPI_STATUS_IGNORE));
+    if (done) g->phase++, run_phases(g);
+    return !g->busy;
+}
+
+void reducer_wait(grad_reducer *g)
+{
+    while (g->busy) {
+        MPI_CHECK(MPI_Wait(&g->req, MPI_STATUS_IGNORE));
+        g->phase++;
+        run_phases(g);
+    }
+}
+
 void reducer_sum(grad_reducer *g, comm_ctx *c, float *grads)
 {
-    if (g->kind == COMPRESS_BF16) sum_bf16(g, c, grads);
-    else if (g->kind == COMPRESS_POWERSGD) sum_powersgd(g, c, grads);
-    else allreduce(c, grads, g->n, MPI_FLOAT, MPI_SUM);
+    reducer_start(g, c, grads, 1);
 }
 
 double reducer_bytes(const grad_reducer *g)
