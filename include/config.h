@@ -21,6 +21,7 @@ enum on_nonfinite { ON_NONFINITE_SKIP, ON_NONFINITE_STOP };
 enum precision { PRECISION_FP32, PRECISION_BF16, PRECISION_AUTO }; /* gemm.h; the run resolves auto */
 enum compress { COMPRESS_NONE, COMPRESS_BF16, COMPRESS_POWERSGD }; /* comm.h */
 enum hierarchical { HIERARCHICAL_AUTO, HIERARCHICAL_ON, HIERARCHICAL_OFF }; /* comm.h */
+enum overlap { OVERLAP_OFF, OVERLAP_ON }; /* train.h */
 /* --augment is a set of these bits (augment.h's AUG_TRANSLATE, AUG_CUTOUT); 0 is "none". */
 
 typedef struct {
@@ -66,6 +67,7 @@ typedef struct {
     int compress;               /* enum compress: the gradients' form on the wire */
     int compress_rank;          /* PowerSGD's rank R (--compress powersgd:R) */
     int hierarchical;           /* enum hierarchical: reduce within each node first */
+    int overlap;                /* enum overlap: G's sum behind the next step's real half */
     /* this invocation (not recorded: they change nothing in the run) */
     char config[PATH_LEN];      /* options file read before the command line; "" = none */
     int dry_run;                /* 1: check everything, print the configuration, write nothing */

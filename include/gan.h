@@ -57,6 +57,8 @@ typedef struct {
     float *d_dh;     /* (2B, Hd)  gradient scratch inside D */
     float *g_dout;   /* (B, X)    dLoss/dG(z) */
     float *g_dh;     /* (B, Hg)   gradient scratch inside G */
+    float *d_terms;  /* (2B)      the D loss's term of each row (gan_discriminator_half) */
+    float *d_prob;   /* (2B)      D's output, sigmoid(logit), of each row (gan_discriminator_half) */
     /* With augmentation only (NULL otherwise): */
     augment_params *aug; /* (2B) this step's draws, real rows then fake rows */
     float *d_aug;    /* (2B, X)   what D sees: d_in augmented */
@@ -92,6 +94,25 @@ void gan_generator_forward_fixed(gan *m);
  * real and fake rows (after gan_generator_forward and the real rows are filled). D then
  * sees the augmented rows in both steps; G's gradient flows back through them. */
 void gan_augment(gan *m, rng_t *rng);
+
+/*
+ * The D step in halves, for a trainer that computes while a sum is in flight (--overlap): the
+ * same draws, products and loss as gan_augment + gan_discriminator_forward +
+ * gan_discriminator_backward, but each half of the batch on its own, so that the real half can
+ * run before G's update lands.
+ *   gan_draw                 the step's draws, in the order the unsplit step makes them: G's noise
+ *                            and dropout mask, then the augmentation of D's 2B inputs
+ *   gan_discriminator_half   half 0 (the real rows, once filled) or 1 (G's rows, after
+ *                            gan_generator_forward_fixed): augmentation, D forward, the loss's
+ *                            gradient, and D's weight gradients of those rows written into dslab
+ *                            (D's slab layout); between(arg) is called between its products
+ *   gan_discriminator_stats  the D loss and mean outputs over both halves (st's d_* fields)
+ * D's gradient is the sum of the two halves' slabs: the same sum as the stacked backward, in
+ * another order (not bitwise equal to it).
+ */
+void gan_draw(gan *m, rng_t *rng);
+void gan_discriminator_half(gan *m, int half, float *dslab, void (*between)(void *), void *arg);
+void gan_discriminator_stats(const gan *m, gan_stats *st);
 
 /* D step, forward: D on the stacked (2B, X) batch of real and fake rows. */
 void gan_discriminator_forward(gan *m);

@@ -50,6 +50,7 @@ extern const char *const scale_rule_words[];
 extern const char *const precision_words[];
 extern const char *const compress_words[];
 extern const char *const hierarchical_words[];
+extern const char *const overlap_words[];
 
 /* The row of `flag` (without "--"), or NULL. */
 const option *find_option(const char *flag);

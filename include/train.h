@@ -62,6 +62,12 @@ typedef struct {
     double taken_compute_s, taken_comm_s;       /* this rank's totals at that call */
     comm_ctx grad_comm;  /* where the gradient sums travel */
     grad_reducer reduce_d, reduce_g; /* D's and G's gradient sums (--compress) */
+    int overlap;         /* --overlap: G's sum runs behind the next step's real half */
+    int g_pending;       /* G's sum of the last step is in flight (overlap): trainer_flush lands it */
+    adam_config g_adam;  /* ... and the Adam settings of that step */
+    gan_stats g_stats;   /* ... and its losses, counted once G's sum is found finite */
+    float *d_half;       /* (D's n_params) the fake half's D gradient (overlap), owned */
+    long long skipped_at; /* the step whose update was dropped last (1-based) */
     uint64_t seed;
     int probe_wait;      /* benchmark only: a barrier before each gradient allreduce, timed as
                             PHASE_WAIT, splits waiting for the slowest rank from moving data */
@@ -88,14 +94,17 @@ void trainer_free(trainer *t);
 
 /* Collective: sum the gradients in this form (enum compress, PowerSGD's rank) and, hierarchical
  * (1, 0, or -1 for auto: comm.h), within each node first. trainer_init sets exact and flat. */
-void trainer_set_comm(trainer *t, int compress, int rank, int hierarchical);
+void trainer_set_comm(trainer *t, int compress, int rank, int hierarchical, int overlap);
 
 /* Keep an exponential moving average of G's parameters (decay in (0, 1)), updated
  * after each of G's Adam steps and starting from G's current parameters. */
 void trainer_enable_ema(trainer *t, float decay);
 
 /*
- * One iteration: D step then G step, each with one gradient allreduce. A stop
+ * One iteration: D step then G step, each with one gradient sum. With overlap (--overlap), G's
+ * sum is left in flight and lands during the next step, after D's pass over its real half
+ * (or at trainer_flush): the same updates in the same order, D's gradient summed from its two
+ * halves. A stop
  * request on any rank travels in a spare float of D's gradient allreduce, so
  * after the step every rank has the same t->stopping, at no extra collective.
  * A non-finite loss or gradient sum (on any rank) drops the update on every rank
@@ -106,6 +115,11 @@ void trainer_enable_ema(trainer *t, float decay);
  * (trainer_skipped_steps). With NONFINITE_STOP, t->diverged is then set too.
  */
 void trainer_step(trainer *t);
+
+/* Collective: land G's sum still in flight from the last step (--overlap): its verdict, update,
+ * moving average and losses. Call before reading or writing the state (a checkpoint, a score,
+ * samples, a /metrics row) and at the end. A no-op without --overlap. */
+void trainer_flush(trainer *t);
 
 /* Steps whose update was dropped since the run began (the step count minus G's Adam t:
  * carried through checkpoints with no field of its own). */

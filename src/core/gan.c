@@ -32,6 +32,8 @@ void gan_init(gan *m, const gan_hparams *hp, int B)
     m->d_dh = xmalloc(sizeof(float) * 2 * B * Hd);
     m->g_dout = xmalloc(sizeof(float) * B * X);
     m->g_dh = xmalloc(sizeof(float) * B * Hg);
+    m->d_terms = xmalloc(sizeof(float) * 2 * B);
+    m->d_prob = xmalloc(sizeof(float) * 2 * B);
     m->aug = NULL, m->d_aug = NULL, m->g_daug = NULL;
     gemm_init(&m->mm, hp->precision);
     if (hp->augment) {
@@ -48,7 +50,7 @@ void gan_free(gan *m)
     mlp_free(&m->d);
     gemm_free(&m->mm);
     float *bufs[] = {m->z,       m->g_pre1,  m->g_act1,   m->g_mask, m->d_in,   m->d_pre1,
-                     m->d_act1,  m->d_logit, m->d_dlogit, m->d_dh,   m->g_dout, m->g_dh};
+                     m->d_act1,  m->d_logit, m->d_dlogit, m->d_dh,   m->g_dout, m->g_dh, m->d_terms, m->d_prob};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
     free(m->aug), free(m->d_aug), free(m->g_daug);
 }
@@ -59,12 +61,25 @@ void gan_init_weights(gan *m, rng_t *rng)
     mlp_init_glorot(&m->d, rng);
 }
 
-void gan_generator_forward(gan *m, rng_t *rng)
+/* G's draws: z, then the dropout mask. */
+static void draw_generator(gan *m, rng_t *rng)
 {
     const gan_hparams *hp = &m->hp;
     rng_fill_noise(rng, m->z, (long)m->B * hp->noise_dim);
     if (hp->dropout > 0.0f) dropout_make_mask(m->g_mask, m->B * hp->g_hidden, hp->dropout, rng);
+}
+
+void gan_generator_forward(gan *m, rng_t *rng)
+{
+    draw_generator(m, rng);
     gan_generator_forward_fixed(m);
+}
+
+void gan_draw(gan *m, rng_t *rng)
+{
+    const gan_hparams *hp = &m->hp;
+    draw_generator(m, rng);
+    if (hp->augment) augment_draw(m->aug, 2 * m->B, hp->image_size / hp->image_cols, hp->image_cols, rng);
 }
 
 void gan_generator_forward_fixed(gan *m)
@@ -116,6 +131,50 @@ void gan_discriminator_forward(gan *m)
 void gan_discriminator_forward_fake(gan *m)
 {
     discriminator_forward(m, m->B, m->B);
+}
+
+void gan_discriminator_half(gan *m, int half, float *dslab, void (*between)(void *), void *arg)
+{
+    const gan_hparams *hp = &m->hp;
+    const int B = m->B, X = hp->image_size, Hd = hp->d_hidden, first = half * B;
+    if (m->d_aug) {
+        const float *in = m->d_in + (size_t)first * X;
+        augment_forward(m->aug + first, hp->augment, B, X / hp->image_cols, hp->image_cols, in, m->d_aug + (size_t)first * X);
+    }
+    discriminator_forward(m, first, B);
+    between(arg);
+    /* The loss's gradient at these logits, as gan_discriminator_backward computes it, and its
+     * terms for gan_discriminator_stats. */
+    const float t = half ? 0.0f : hp->smooth_by_scale ? 1.0f : 1.0f - hp->smoothing;
+    const float w = half || !hp->smooth_by_scale ? 1.0f : 1.0f - hp->smoothing;
+    for (int i = first; i < first + B; i++) {
+        const float p = sigmoidf_stable(m->d_logit[i]);
+        m->d_terms[i] = half ? bce_with_logits(m->d_logit[i], 0.0f) : w * bce_with_logits(m->d_logit[i], t);
+        m->d_prob[i] = p;
+        m->d_dlogit[i] = half ? p / B : w * (p - t) / B;
+    }
+    float *dh = m->d_dh + (size_t)first * Hd, *dlogit = m->d_dlogit + first;
+    const float *act = m->d_act1 + (size_t)first * Hd, *in = d_input(m) + (size_t)first * X;
+    const size_t b1 = (size_t)X * Hd, w2 = b1 + Hd, b2 = w2 + Hd;
+    dense_backward(&m->mm, dh, dslab + w2, dslab + b2, dlogit, act, m->d.w2, B, Hd, 1);
+    leaky_relu_backward(dh, dh, m->d_pre1 + (size_t)first * Hd, B * Hd, hp->leaky_alpha);
+    between(arg);
+    dense_backward(&m->mm, NULL, dslab, dslab + b1, dh, in, m->d.w1, B, X, Hd);
+    between(arg);
+}
+
+void gan_discriminator_stats(const gan *m, gan_stats *st)
+{
+    const int B = m->B;
+    double loss = 0.0, d_real = 0.0, d_fake = 0.0;
+    for (int i = 0; i < B; i++) {
+        loss += m->d_terms[i] + m->d_terms[B + i];
+        d_real += m->d_prob[i];
+        d_fake += m->d_prob[B + i];
+    }
+    st->d_loss = loss / B;
+    st->d_real = d_real / B;
+    st->d_fake = d_fake / B;
 }
 
 void gan_discriminator_backward(gan *m, gan_stats *st)

@@ -21,6 +21,7 @@ static const char *const nonfinite_words[] = {"skip", "stop", NULL};      /* enu
 const char *const precision_words[] = {"fp32", "bf16", "auto", NULL}; /* enum precision */
 const char *const compress_words[] = {"none", "bf16", "powersgd:", NULL}; /* enum compress */
 const char *const hierarchical_words[] = {"auto", "on", "off", NULL};  /* enum hierarchical */
+const char *const overlap_words[] = {"off", "on", NULL};                /* enum overlap */
 static const char *const augment_words[] = {"translate", "cutout", NULL}; /* bit i: AUG_TRANSLATE, AUG_CUTOUT */
 _Static_assert(AUG_TRANSLATE == 1 << 0 && AUG_CUTOUT == 1 << 1, "augment_words follows the AUG_ bits");
 
@@ -115,6 +116,9 @@ const option options[] = {
     {"hierarchical", OPT_CHOICE, F(hierarchical), WORDS(hierarchical_words), "auto", 0,
      "auto | on | off: sum within each node over shared memory first, then across nodes with one rank per "
      "node (auto: when nodes hold several ranks)", NULL, 0, 0},
+    {"overlap", OPT_CHOICE, F(overlap), WORDS(overlap_words), "off", 0,
+     "on: G's gradient sum runs behind the next step's D pass over real images (non-blocking "
+     "collectives); off: every sum blocks, as written", NULL, 0, 0},
 };
 const size_t n_options = sizeof options / sizeof options[0];
 

@@ -257,7 +257,7 @@ static int setup_training(run *r, const idx_images *img)
     r->t.on_nonfinite = c->on_nonfinite == ON_NONFINITE_STOP ? NONFINITE_STOP : NONFINITE_SKIP;
     if (c->ema_decay > 0) trainer_enable_ema(&r->t, (float)c->ema_decay);
     const int hierarchical[] = {[HIERARCHICAL_AUTO] = -1, [HIERARCHICAL_ON] = 1, [HIERARCHICAL_OFF] = 0};
-    trainer_set_comm(&r->t, c->compress, c->compress_rank, hierarchical[c->hierarchical]);
+    trainer_set_comm(&r->t, c->compress, c->compress_rank, hierarchical[c->hierarchical], c->overlap == OVERLAP_ON);
     int rc = 0;
     if (r->rank == 0 && c->eval_every > 0) {
         rc = evaluator_init(&r->eval, c->classifier, c->digit, img->pixels, img->n, img->rows, img->cols,
@@ -400,7 +400,7 @@ static void note_skipped(const trainer *t)
     static int shown;
     if (shown >= 10) return;
     printf("step %lld: update dropped on every rank: non-finite %s (--on-nonfinite skip; counted in "
-           "/metrics/skipped_steps)%s\n", t->step, t->nonfinite_what, ++shown == 10 ? "; further ones are only counted" : "");
+           "/metrics/skipped_steps)%s\n", t->skipped_at, t->nonfinite_what, ++shown == 10 ? "; further ones are only counted" : "");
     fflush(stdout);
 }
 
@@ -553,10 +553,12 @@ int run_train(run *r)
         t->stop_requested = launch_stop_requested();
         t->lr_factor = schedule_lr_factor(c->cooldown, t->step, c->steps);
         trainer_step(t);
+        due_work due = work_due(c, t->step, t->stopping);
+        const int work = due.log || due.samples || due.checkpoint;
+        if (work) trainer_flush(t); /* the state whole before it is read or written */
         if (t->skipped && r->rank == 0 && !t->diverged) note_skipped(t);
         if (t->diverged) break; /* --on-nonfinite stop: nothing more is written */
-        due_work due = work_due(c, t->step, t->stopping);
-        if (due.log || due.samples || due.checkpoint) rc = mpi_agree(interval_work(r, due, &last));
+        if (work) rc = mpi_agree(interval_work(r, due, &last));
     }
     return finish_training(r, rc);
 }

@@ -89,8 +89,11 @@ static uint64_t reducer_seed(const trainer *t, const grad_reducer *g)
     return g == &t->reduce_d ? t->seed : t->seed ^ 0x9e3779b97f4a7c15ULL;
 }
 
-void trainer_set_comm(trainer *t, int compress, int rank, int hierarchical)
+void trainer_set_comm(trainer *t, int compress, int rank, int hierarchical, int overlap)
 {
+    t->overlap = overlap;
+    free(t->d_half);
+    t->d_half = overlap ? xmalloc(sizeof(float) * t->model.d.n_params) : NULL;
     comm_free(&t->grad_comm);
     reducer_free(&t->reduce_d);
     reducer_free(&t->reduce_g);
@@ -109,7 +112,9 @@ void trainer_enable_ema(trainer *t, float decay)
 
 void trainer_free(trainer *t)
 {
+    trainer_flush(t); /* no sum left in flight */
     free(t->ema);
+    free(t->d_half);
     reducer_free(&t->reduce_d);
     reducer_free(&t->reduce_g);
     comm_free(&t->grad_comm);
@@ -152,9 +157,9 @@ static int all_finite(const float *x, size_t n)
     return !bad;
 }
 
-/* After a gradient allreduce: 1 if some rank's loss or the summed gradients are non-finite;
- * the same answer on every rank. Describes it in t->nonfinite_what. */
-static int step_nonfinite(trainer *t, const mlp *net, grad_reducer *g, const char *name)
+/* After a gradient sum: 1 if some rank's loss or the summed gradients of step `step` are
+ * non-finite; the same answer on every rank. Describes it in t->nonfinite_what. */
+static int step_nonfinite(trainer *t, const mlp *net, grad_reducer *g, const char *name, long long step)
 {
     const float losses = net->grads[net->n_params + SPARE_NONFINITE_LOSS];
     if (losses > 0.0f)
@@ -165,68 +170,146 @@ static int step_nonfinite(trainer *t, const mlp *net, grad_reducer *g, const cha
     else
         return 0;
     t->skipped = 1;
+    t->skipped_at = step;
     t->diverged = t->on_nonfinite == NONFINITE_STOP;
     reducer_reset(g, reducer_seed(t, g)); /* no NaN carried into the next steps' error feedback */
+    return 1;
+}
+
+static void add_stats(trainer *t, const gan_stats *st)
+{
+    t->sum.d_loss += st->d_loss;
+    t->sum.g_loss += st->g_loss;
+    t->sum.d_real += st->d_real;
+    t->sum.d_fake += st->d_fake;
+    t->sum_steps++;
+}
+
+/* G's Adam step and moving average, once its summed gradient was found finite. */
+static void update_g(trainer *t, const adam_config *adam)
+{
+    mlp *g = &t->model.g;
+    mlp_adam_step(g, adam, 1.0f / (float)t->world); /* Adam scales the sums into means */
+    if (!t->ema) return;
+    const float d = t->ema_decay, one_minus_d = 1.0f - d;
+    for (size_t i = 0; i < g->n_params; i++) t->ema[i] = d * t->ema[i] + one_minus_d * g->params[i];
+}
+
+/* D's sum (the stop flag and the loss's verdict ride in its spare floats), verdict and update.
+ * Returns 0 if D's update was dropped. */
+static int sum_and_update_d(trainer *t, const gan_stats *st, const adam_config *adam, double *mark)
+{
+    mlp *d = &t->model.d;
+    float *spare = d->grads + d->n_params;
+    spare[SPARE_STOP] = t->stop_requested ? 1.0f : 0.0f;
+    spare[SPARE_NONFINITE_LOSS] = isfinite(st->d_loss) ? 0.0f : 1.0f;
+    sync_gradients(t, &t->reduce_d, d->grads, mark);
+    t->stopping = spare[SPARE_STOP] > 0.0f;
+    const int dropped = step_nonfinite(t, d, &t->reduce_d, "D", t->step + 1);
+    if (!dropped) mlp_adam_step(d, adam, 1.0f / (float)t->world);
+    lap(t, PHASE_ADAM, mark);
+    return !dropped;
+}
+
+/* The G step's gradient, reusing G's forward pass from the D step: D (just updated) forward on
+ * the fake rows, then back through D to its input and through G. */
+static void g_gradients(trainer *t, gan_stats *st, double *mark)
+{
+    gan *m = &t->model;
+    gan_discriminator_forward_fake(m);
+    lap(t, PHASE_FORWARD, mark);
+    gan_generator_backward(m, st);
+    lap(t, PHASE_BACKWARD, mark);
+    float *spare = m->g.grads + m->g.n_params;
+    spare[SPARE_STOP] = 0.0f;
+    spare[SPARE_NONFINITE_LOSS] = isfinite(st->g_loss) ? 0.0f : 1.0f;
+}
+
+/* --overlap off: the step as written, every sum blocking. */
+static void step_blocking(trainer *t, const adam_config *adam, double *mark)
+{
+    gan *m = &t->model;
+    gan_stats st;
+    gan_generator_forward(m, &t->rng);
+    gan_augment(m, &t->rng); /* no-op without --augment: the stream is then unchanged */
+    gan_discriminator_forward(m);
+    lap(t, PHASE_FORWARD, mark);
+    gan_discriminator_backward(m, &st);
+    lap(t, PHASE_BACKWARD, mark);
+    if (!sum_and_update_d(t, &st, adam, mark)) return; /* G's step is not run when D's was dropped */
+    g_gradients(t, &st, mark);
+    sync_gradients(t, &t->reduce_g, m->g.grads, mark);
+    if (!step_nonfinite(t, &m->g, &t->reduce_g, "G", t->step + 1)) update_g(t, adam);
+    lap(t, PHASE_ADAM, mark);
+    if (!t->skipped) add_stats(t, &st);
+}
+
+/* Let G's sum in flight progress (between the products of the real half). */
+static void progress_g(void *arg)
+{
+    trainer *t = arg;
+    if (t->g_pending) reducer_test(&t->reduce_g);
+}
+
+static void no_progress(void *arg) { (void)arg; }
+
+/* --overlap on: finish G's sum of the step before (its verdict, update and losses). */
+static void finish_g(trainer *t, double *mark)
+{
+    if (!t->g_pending) return;
+    reducer_wait(&t->reduce_g);
+    lap(t, PHASE_ALLREDUCE, mark);
+    t->g_pending = 0;
+    if (step_nonfinite(t, &t->model.g, &t->reduce_g, "G", t->step)) return;
+    update_g(t, &t->g_adam);
+    add_stats(t, &t->g_stats);
+    lap(t, PHASE_ADAM, mark);
+}
+
+/* --overlap on: D's pass over the real half needs only D, already updated, so it runs while G's
+ * sum of the step before is in flight; then G's update lands, and the step goes on as written,
+ * G's sum left in flight. Returns 0 if G's late verdict stopped the run before this step. */
+static int step_overlapped(trainer *t, const adam_config *adam, double *mark)
+{
+    gan *m = &t->model;
+    gan_stats st;
+    gan_draw(m, &t->rng); /* the blocking step's draws, in its order */
+    gan_discriminator_half(m, 0, m->d.grads, progress_g, t);
+    lap(t, PHASE_BACKWARD, mark);
+    finish_g(t, mark);
+    if (t->diverged) return 0;
+    gan_generator_forward_fixed(m);
+    gan_discriminator_half(m, 1, t->d_half, no_progress, NULL);
+    for (size_t i = 0; i < m->d.n_params; i++) m->d.grads[i] += t->d_half[i];
+    gan_discriminator_stats(m, &st);
+    lap(t, PHASE_BACKWARD, mark);
+    if (!sum_and_update_d(t, &st, adam, mark)) return 1;
+    g_gradients(t, &st, mark);
+    reducer_start(&t->reduce_g, &t->grad_comm, m->g.grads, 0);
+    lap(t, PHASE_ALLREDUCE, mark);
+    t->g_pending = 1, t->g_adam = *adam, t->g_stats = st;
     return 1;
 }
 
 void trainer_step(trainer *t)
 {
     gan *m = &t->model;
-    gan_stats st;
     double mark = MPI_Wtime();
     watch_step(t->step + 1);
     t->skipped = 0;
-
     shard_next_batch(&t->shard, gan_real_rows(m), m->B);
     lap(t, PHASE_DATA, &mark);
-
-    /* D step */
-    gan_generator_forward(m, &t->rng);
-    gan_augment(m, &t->rng); /* no-op without --augment: the stream is then unchanged */
-    gan_discriminator_forward(m);
-    lap(t, PHASE_FORWARD, &mark);
-    gan_discriminator_backward(m, &st);
-    lap(t, PHASE_BACKWARD, &mark);
-    float *d_spare = m->d.grads + m->d.n_params;
-    d_spare[SPARE_STOP] = t->stop_requested ? 1.0f : 0.0f;
-    d_spare[SPARE_NONFINITE_LOSS] = isfinite(st.d_loss) ? 0.0f : 1.0f;
-    sync_gradients(t, &t->reduce_d, m->d.grads, &mark);
-    t->stopping = d_spare[SPARE_STOP] > 0.0f;
-    const float mean = 1.0f / (float)t->world; /* Adam scales the sums into means */
     adam_config adam = m->hp.adam;
     adam.lr *= t->lr_factor;
-    if (!step_nonfinite(t, &m->d, &t->reduce_d, "D")) mlp_adam_step(&m->d, &adam, mean);
-    lap(t, PHASE_ADAM, &mark);
-
-    /* G step, reusing G's forward pass from the D step; not run when D's step was dropped */
-    if (!t->skipped) {
-        gan_discriminator_forward_fake(m);
-        lap(t, PHASE_FORWARD, &mark);
-        gan_generator_backward(m, &st);
-        lap(t, PHASE_BACKWARD, &mark);
-        float *g_spare = m->g.grads + m->g.n_params;
-        g_spare[SPARE_STOP] = 0.0f;
-        g_spare[SPARE_NONFINITE_LOSS] = isfinite(st.g_loss) ? 0.0f : 1.0f;
-        sync_gradients(t, &t->reduce_g, m->g.grads, &mark);
-        if (!step_nonfinite(t, &m->g, &t->reduce_g, "G")) {
-            mlp_adam_step(&m->g, &adam, mean);
-            if (t->ema) {
-                const float d = t->ema_decay, one_minus_d = 1.0f - d;
-                for (size_t i = 0; i < m->g.n_params; i++) t->ema[i] = d * t->ema[i] + one_minus_d * m->g.params[i];
-            }
-        }
-        lap(t, PHASE_ADAM, &mark);
-    }
-
-    if (!t->skipped) {
-        t->sum.d_loss += st.d_loss;
-        t->sum.g_loss += st.g_loss;
-        t->sum.d_real += st.d_real;
-        t->sum.d_fake += st.d_fake;
-        t->sum_steps++;
-    }
+    if (!t->overlap) step_blocking(t, &adam, &mark);
+    else if (!step_overlapped(t, &adam, &mark)) return;
     t->step++;
+}
+
+void trainer_flush(trainer *t)
+{
+    double mark = MPI_Wtime();
+    finish_g(t, &mark);
 }
 
 long long trainer_skipped_steps(const trainer *t)
