@@ -14,7 +14,7 @@ check "... naming the words" grep -q "precision: 'fp16', expected fp32, bf16 or 
 
 mpi 1 --precision auto --steps 20 --out auto > auto.log 2>&1
 check "auto runs" test $? -eq 0
-check "auto names the precision and its kernel" grep -qE "^precision: (fp32: OpenBLAS|bf16 products).*\(--precision auto\)" auto.log
+check "auto names the precision, its kernel and why" grep -qE "^precision: (fp32: OpenBLAS|bf16 products).*\(--precision auto: " auto.log
 
 if grep -q "built without oneDNN" <(mpi 1 --precision bf16 --dry-run 2>&1); then
   echo "test_precision: built without oneDNN: the bf16 runs are skipped"
@@ -45,5 +45,9 @@ check "emulated bf16 (no native bf16 instructions) runs" test $? -eq 0
 check "... and warns that it is slower than fp32" grep -q "^warning: this CPU has no native bf16" emulated.log
 check "... and says it is emulated" grep -q "^precision: bf16 products emulated" emulated.log
 DNNL_MAX_CPU_ISA=AVX2 mpi 1 --precision auto --steps 20 --out auto_emulated > auto_emulated.log 2>&1
-check "auto without native bf16 is fp32" grep -q "^precision: fp32: .*(--precision auto)" auto_emulated.log
+check "auto without native bf16 is fp32" grep -q "^precision: fp32: .*(--precision auto: no native bf16 on this CPU)" auto_emulated.log
+if grep -q "native bf16 on this CPU)" auto.log; then  # a native CPU: auto keeps fp32 at small batches
+  mpi 1 --precision auto --batch-size 4 --steps 20 --out auto_b4 > auto_b4.log 2>&1
+  check "auto at batch 4 is fp32, saying why" grep -q "^precision: fp32: .*(--precision auto: batch below 8 per rank" auto_b4.log
+fi
 summary

@@ -22,6 +22,11 @@
 #include "record.h"
 #include "watchdog.h"
 
+/* --precision auto's smallest per-rank batch for bf16: below it, rounding whole weight matrices
+ * for a few rows costs more than the faster products save (Zen 4: batch 1 0.6x of fp32, batch 4
+ * even, batch 8 1.1x, 64 1.7x; docs/performance.md, "bf16"). */
+enum { AUTO_BF16_MIN_BATCH = 8 };
+
 static void format_duration(char *buf, size_t len, double s)
 {
     long t = (long)(s + 0.5);
@@ -95,10 +100,16 @@ static void build_attrs(run *r)
 /* Rank 0: the precision of the products and the kernel that runs them. */
 static void print_precision(const run *r)
 {
-    char kernel[256];
+    char kernel[256], why[128] = "";
     gemm_describe(&r->t.model.mm, kernel, sizeof kernel);
     const int support = gemm_bf16_support();
-    printf("precision: %s (--precision %s)\n", kernel, precision_words[r->cfg.precision]);
+    if (r->cfg.precision == PRECISION_AUTO && support == GEMM_BF16_NATIVE && r->precision == GEMM_FP32)
+        snprintf(why, sizeof why, ": batch below %d per rank, where bf16 is not faster", AUTO_BF16_MIN_BATCH);
+    else if (r->cfg.precision == PRECISION_AUTO)
+        snprintf(why, sizeof why, ": %s", support == GEMM_BF16_UNBUILT ? "built without oneDNN"
+                                          : support == GEMM_BF16_NATIVE ? "native bf16 on this CPU"
+                                                                        : "no native bf16 on this CPU");
+    printf("precision: %s (--precision %s%s)\n", kernel, precision_words[r->cfg.precision], why);
     if (r->precision == GEMM_BF16 && support != GEMM_BF16_NATIVE)
         printf("warning: this CPU has no native bf16 matrix instructions (AVX512-BF16, AMX-BF16): the bf16 products "
                "are emulated, with bf16's rounding at below fp32's speed; --precision fp32 or auto is faster here\n");
@@ -205,15 +216,16 @@ static int load_data(run *r, idx_images *img)
 }
 
 /* --precision for this build and CPU: auto is bf16 where oneDNN finds native bf16 matrix
- * instructions (docs/performance.md, "bf16"); bf16 without oneDNN is refused. */
+ * instructions and the per-rank batch is at least AUTO_BF16_MIN_BATCH; bf16 without oneDNN
+ * is refused. */
 static int choose_precision(run *r)
 {
     const int support = gemm_bf16_support(), asked = r->cfg.precision;
     if (asked == PRECISION_BF16 && support == GEMM_BF16_UNBUILT)
         return err_set(&r->err, "--precision bf16: this gan_train was built without oneDNN (install libdnnl-dev and "
                                 "rebuild); use --precision fp32 or auto"), EXIT_USAGE;
-    r->precision = asked == PRECISION_BF16 || (asked == PRECISION_AUTO && support == GEMM_BF16_NATIVE)
-                       ? GEMM_BF16 : GEMM_FP32;
+    const int auto_bf16 = support == GEMM_BF16_NATIVE && r->cfg.batch_size >= AUTO_BF16_MIN_BATCH;
+    r->precision = asked == PRECISION_BF16 || (asked == PRECISION_AUTO && auto_bf16) ? GEMM_BF16 : GEMM_FP32;
     return RUN_READY;
 }
 
