@@ -70,8 +70,8 @@ const option options[] = {
      "none | translate,cutout (either or both): random, differentiable augmentation of D's inputs, real and fake",
      NULL, 0, 0},
     {"precision", OPT_CHOICE, F(precision), WORDS(precision_words), "fp32", 0,
-     "fp32 | bf16 | auto: bf16 rounds the inputs of every matrix product to bfloat16 and sums in fp32 (oneDNN); "
-     "weights, gradients, Adam and losses stay fp32. auto: bf16 where the CPU has native bf16 (AVX512-BF16, AMX)",
+     "fp32 | bf16 | auto: the matrix products' inputs (bf16: summed in fp32 by oneDNN; weights, gradients and "
+     "Adam stay fp32); auto: bf16 on native bf16 CPUs (AVX512-BF16, AMX) from batch 8",
      NULL, 0, 0},
     {"patience", OPT_INT, F(patience), RANGE(0, 1000000), "0", 0,
      "with --eval-every: stop after this many scores without improvement (0: never)", NULL, 0, 0},
