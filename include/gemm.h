@@ -72,6 +72,10 @@ void gemm_product(gemm *g, float *c, const float *a, int trans_a, const float *b
  */
 void gemm_hold(gemm *g, const float *x, size_t n);
 
+/* For --version: "2.6.3; bf16 native (avx512_core_bf16 or AMX)", "...; bf16 emulated
+ * (no native bf16 on this CPU)", or "none: --precision bf16 is refused". */
+void gemm_library(char *buf, size_t len);
+
 /* For the start-up line: "fp32: OpenBLAS SkylakeX kernels", "bf16: oneDNN 2.6.3,
  * brg:avx512_core_bf16", "bf16 emulated: ...". */
 void gemm_describe(const gemm *g, char *buf, size_t len);

@@ -84,3 +84,8 @@ void gemm_describe(const gemm *g, char *buf, size_t len)
                  openblas_get_corename());
     }
 }
+
+void gemm_library(char *buf, size_t len)
+{
+    gemm_dnnl_library(buf, len);
+}

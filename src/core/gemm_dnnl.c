@@ -219,6 +219,14 @@ void gemm_dnnl_describe(gemm_dnnl *d, char *buf, size_t len)
     dnnl_primitive_desc_destroy(pd);
 }
 
+void gemm_dnnl_library(char *buf, size_t len)
+{
+    const dnnl_version_t *v = dnnl_version();
+    snprintf(buf, len, "%d.%d.%d; bf16 %s", v->major, v->minor, v->patch,
+             gemm_dnnl_support() == GEMM_BF16_NATIVE ? "native (avx512_core_bf16 or AMX)"
+                                                     : "emulated (no native bf16 on this CPU)");
+}
+
 #else /* built without oneDNN: gemm.c asks gemm_dnnl_support() first and calls nothing else */
 
 int gemm_dnnl_support(void)
@@ -246,6 +254,11 @@ void gemm_dnnl_product(gemm_dnnl *d, float *c, const float *a, int trans_a, cons
 void gemm_dnnl_hold(gemm_dnnl *d, const float *x, size_t n)
 {
     (void)d, (void)x, (void)n;
+}
+
+void gemm_dnnl_library(char *buf, size_t len)
+{
+    snprintf(buf, len, "none: --precision bf16 is refused");
 }
 
 void gemm_dnnl_describe(gemm_dnnl *d, char *buf, size_t len)

@@ -23,6 +23,9 @@ void gemm_dnnl_product(gemm_dnnl *d, float *c, const float *a, int trans_a, cons
 /* gemm_hold's contract (gemm.h). */
 void gemm_dnnl_hold(gemm_dnnl *d, const float *x, size_t n);
 
+/* gemm_library's text (gemm.h). */
+void gemm_dnnl_library(char *buf, size_t len);
+
 /* "oneDNN 2.6.3, brg:avx512_core_bf16": the version and the implementation oneDNN picks for
  * the step's largest product (64 x 784 x 128). */
 void gemm_dnnl_describe(gemm_dnnl *d, char *buf, size_t len);

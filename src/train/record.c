@@ -12,6 +12,7 @@
 
 #include "build_info.h"
 #include "files.h"
+#include "gemm.h"
 #include "git_commit.h"
 #include "options.h"
 #include "paths.h"
@@ -36,6 +37,8 @@ const char *record_build(void)
     mpi[strcspn(mpi, ",\n")] = '\0';    /* "Open MPI v4.1.4" */
     unsigned major = 0, minor = 0, release = 0;
     H5get_libversion(&major, &minor, &release);
+    char dnnl[128];
+    gemm_library(dnnl, sizeof dnnl);
     char *blas = openblas_get_config();
     const char *config = blas + strspn(blas, " \t"); /* its text, without surrounding blanks */
     int end = (int)strlen(config);
@@ -45,9 +48,10 @@ const char *record_build(void)
              "compiler: %s\n"
              "MPI: %s (MPI %d.%d)\n"
              "HDF5: %u.%u.%u\n"
-             "OpenBLAS: %.*s; kernels: %s\n",
+             "OpenBLAS: %.*s; kernels: %s\n"
+             "oneDNN: %s\n",
              GAN_VERSION, GAN_GIT_COMMIT, GAN_COMPILER, mpi, MPI_VERSION, MPI_SUBVERSION, major, minor, release,
-             end, config, openblas_get_corename());
+             end, config, openblas_get_corename(), dnnl);
     return buf;
 }
 
