@@ -14,7 +14,7 @@
 #   hierarchical-off / -on   2 nodes x 2 ranks, blocking's flags plus --hierarchical off|on
 #                 (a build without --hierarchical runs -off with no flag: its flat allreduce)
 # Every run is gan_train itself with --augment none --eval-every 0 --sample-every 0
-# --checkpoint-every 0 --steps N --log-every N/8 (N chosen for SCALE_OUT_SECONDS of training)
+# --checkpoint-every 0 --steps N --log-every N/8 (N chosen for SCALE_OUT_SECONDS of training, at least 40)
 # and --out in a temporary directory. Its throughput is the median of the progress lines'
 # img/s after the first (warm-up); each case runs SCALE_OUT_REPEATS times, round-robin over
 # the cases, and reports the median and the range of those runs.
@@ -25,7 +25,8 @@
 # time and its excess over 1 rank alone; the exposed communication per step and the comm share
 # that gan_train reports; the bytes each node's veth0 sent and received per step (interface
 # counters read in every node namespace at the first and at the last but one progress line),
-# the packets the tc shapers dropped and the segments TCP retransmitted in that window; then a
+# the packets the tc shapers and veth0's receive side dropped, and the segments TCP retransmitted
+# and its retransmission timeouts in that window (summed over the nodes); then a
 # RESULT line per case and a Markdown table.
 #
 # The machine's cores are shared by every emulated node: 4 ranks on 2 cores are
@@ -127,13 +128,16 @@ wanted() { # $@: a case; the 1-rank runs that a wanted case needs are wanted too
   grep -Eq -- "$only" <<< "$(label "$n" "$r" "$b" "$m")"
 }
 
-# snapshot NODES: per node "tx rx drops retrans" of veth0, its tc qdisc and TCP.
+# snapshot NODES: per node "tx rx drops retrans rto rx_dropped": veth0's bytes, its tc qdisc's
+# drops, TCP's retransmitted segments and retransmission timeouts, veth0's receive drops.
 snapshot() {
   local i
   for ((i = 1; i <= $1; i++)); do
     ip netns exec "$P$i" sh -c 'cat /sys/class/net/veth0/statistics/tx_bytes /sys/class/net/veth0/statistics/rx_bytes
       tc -s qdisc show dev veth0 | tr -d "(),:" | awk "{for (i = 1; i < NF; i++) if (\$i == \"dropped\") d += \$(i + 1)} END {print d + 0}"
-      awk "/^Tcp:/ {if (!c) {for (i = 1; i <= NF; i++) if (\$i == \"RetransSegs\") c = i} else print \$c}" /proc/net/snmp' \
+      awk "/^Tcp:/ {if (!c) {for (i = 1; i <= NF; i++) if (\$i == \"RetransSegs\") c = i} else print \$c}" /proc/net/snmp
+      awk "/^TcpExt:/ {if (!c) {for (i = 1; i <= NF; i++) if (\$i == \"TCPTimeouts\") c = i} else print \$c}" /proc/net/netstat
+      cat /sys/class/net/veth0/statistics/rx_dropped' \
       | tr '\n' ' '
     echo
   done
@@ -179,7 +183,7 @@ attempt() {
   local key="$n $r $b $m" ranks=$((n * r)) hosts=hosts$n ms every
   [ "$r" = 2 ] && hosts=hosts2x2
   ms=${step_ms[$key]:-$(guess_ms "$n" "$r" "$b")}
-  every=$(awk -v ms="$ms" -v s="$seconds" 'BEGIN { e = int(s * 1000 / ms / 8); print e < 10 ? 10 : e }')
+  every=$(awk -v ms="$ms" -v s="$seconds" 'BEGIN { e = int(s * 1000 / ms / 8); print e < 5 ? 5 : e }')
   steps=$((every * 8))
   local out=$tmp/out log=$tmp/run.log extra=()
   rm -rf "$out"
@@ -225,7 +229,7 @@ for l in lines:
         done_rate = f"{float(re.search(r'([0-9.]+) img/s', l).group(1)) / int(ranks):.1f}"
 comm = [float(m.group(1)) for l in lines if l.startswith("step ") for m in [re.search(r"comm ([0-9.]+)%", l)] if m]
 comm = f"{statistics.median(comm[1:]):.0f}" if len(comm) > 1 else "n/a"
-tx = rx = drops = retrans = foreign = "n/a"
+tx = rx = drops = retrans = rto = rxdrop = foreign = "n/a"
 if c1 and c2 and s1:
     a = [list(map(int, x.split())) for x in c1.strip().splitlines()]
     b = [list(map(int, x.split())) for x in c2.strip().splitlines()]
@@ -234,12 +238,15 @@ if c1 and c2 and s1:
     rx = f"{statistics.mean(y[1] - x[1] for x, y in zip(a, b)) / k:.0f}"
     drops = str(sum(y[2] - x[2] for x, y in zip(a, b)))
     retrans = str(sum(y[3] - x[3] for x, y in zip(a, b)))
+    rto = str(sum(y[4] - x[4] for x, y in zip(a, b)))
+    rxdrop = str(sum(y[5] - x[5] for x, y in zip(a, b)))
 if w1 and w2:
     (t1, j1, o1), (t2, j2, o2) = map(float, w1.split()), map(float, w2.split())
     foreign = f"{max(0.0, (j2 - j1) - (o2 - o1)) / float(tck) / (t2 - t1):.2f}"
 if rc != "0":
     rate = float("nan")
-print("\t".join([rc, ranks, steps, f"{rate:.1f}", exposed, done_rate, tx, rx, drops, retrans, wall, foreign, comm]))
+print("\t".join([rc, ranks, steps, f"{rate:.1f}", exposed, done_rate, tx, rx, drops, retrans, wall, foreign, comm,
+                 rxdrop, rto]))
 EOF
   [ "$rc" = 0 ] || cp "$log" "$tmp/failed.log"
 }
@@ -263,7 +270,7 @@ run_one() {
   fi
   local ranks=$((n * r))
   step_ms["$n $r $b $m"]=$(awk -v x="$out_rate" -v b="$b" -v k="$ranks" 'BEGIN { print b * k / x * 1000 }')
-  printf '  run %s %-55s %5d steps %5.1fs %8.0f img/s per rank  tx %s B/step  drops %s  retrans %s  exposed %s  others %s cores\n' \
+  printf '  run %s %-55s %5d steps %5.1fs %8.0f img/s per rank  tx %s B/step  tbf drops %s  retrans %s  exposed %s  others %s cores\n' \
     "$rep" "$(label "$n" "$r" "$b" "$m")" "$steps" "$out_wall" \
     "$(awk -v x="$out_rate" -v k="$ranks" 'BEGIN { print x / k }')" "$out_tx" "$out_drops" "$out_retrans" "$out_exposed" "$out_foreign"
 }
@@ -298,10 +305,11 @@ for line in open(records):
         c["skipped"] = f[2]
         continue
     c["flags"] = f[2]
-    rc, ranks, steps, r, exposed, done_rate, tx, rx, drops, retrans, wall, foreign, comm = f[3:]
+    rc, ranks, steps, r, exposed, done_rate, tx, rx, drops, retrans, wall, foreign, comm, rxdrop, rto = f[3:]
     if rc == "0" and r != "nan":
         c["runs"].append(dict(ranks=int(ranks), rate=float(r) / int(ranks), exposed=exposed, done=done_rate,
-                              tx=tx, rx=rx, drops=drops, retrans=retrans, foreign=foreign, comm=comm))
+                              tx=tx, rx=rx, drops=drops, retrans=retrans, foreign=foreign, comm=comm,
+                              rxdrop=rxdrop, rto=rto))
 
 def kv(label):
     return dict(x.split("=", 1) for x in label.split())
@@ -344,6 +352,7 @@ for label, c in cases.items():
     tx, rx = med(x["tx"] for x in runs), med(x["rx"] for x in runs)
     drops = med(x["drops"] for x in runs)
     retrans = med(x["retrans"] for x in runs)
+    rxdrop, rto = med(x["rxdrop"] for x in runs), med(x["rto"] for x in runs)
     done = med(x["done"] for x in runs)
     comm = med(x["comm"] for x in runs)
     others = [float(x["foreign"]) for x in runs if x["foreign"] != "n/a"]
@@ -355,11 +364,11 @@ for label, c in cases.items():
           f"eff_vs_blocking_1rank={fmt(eff_blk, '.3f')} "
           f"cpu_ceiling={ceiling:.2f} step_ms={step:.3f} extra_ms={fmt(extra, '.3f')} "
           f"tx_bytes_per_step={fmt(tx, '.0f')} rx_bytes_per_step={fmt(rx, '.0f')} exposed={fmt(exposed, '.3f')} "
-          f"drops={fmt(drops, '.0f')} retrans={fmt(retrans, '.0f')} summary_img_s_per_rank={fmt(done, '.0f')} comm_pct={fmt(comm, '.0f')} "
+          f"drops={fmt(drops, '.0f')} rx_dropped={fmt(rxdrop, '.0f')} retrans={fmt(retrans, '.0f')} rto={fmt(rto, '.0f')} summary_img_s_per_rank={fmt(done, '.0f')} comm_pct={fmt(comm, '.0f')} "
           f"others_cores_max={fmt(others, '.2f')} "
           f"flags=\"{c['flags']}\"")
     rows.append((k, dict(m=m, lo=min(rates), hi=max(rates), eff=eff, rng=eff_rng, blk=eff_blk, ceiling=ceiling, step=step,
-                         extra=extra, exposed=exposed, tx=tx, rx=rx, drops=drops, retrans=retrans,
+                         extra=extra, exposed=exposed, tx=tx, rx=rx, drops=drops, retrans=retrans, rxdrop=rxdrop, rto=rto,
                          flags=c["flags"]), None))
 
 print()
@@ -369,7 +378,7 @@ print(f"Links {rate} (tc tbf), {cores} cores: {cpu}. Median of the runs, range i
       "compute counts against it). Rows with 4 ranks share the cores: their ceiling is the cpu column."
       + (f" Extra mpirun arguments: `{mpi_args}`." if mpi_args else ""))
 print()
-print("| nodes × ranks | batch | mode | img/s per rank | efficiency | vs 1 rank blocking | cpu ceiling | step ms | over 1 rank, ms | exposed ms | wire B/step per node (tx / rx) | tbf drops | TCP retrans |")
+print("| nodes × ranks | batch | mode | img/s per rank | efficiency | vs 1 rank blocking | cpu ceiling | step ms | over 1 rank, ms | exposed ms | wire B/step per node (tx / rx) | drops (tbf / veth rx) | TCP retransmits / timeouts |")
 print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
 for k, r, why in rows:
     head = f"| {k['nodes']} × {k['ranks_per_node']} | {k['batch']} | {k['mode']} |"
@@ -385,6 +394,6 @@ for k, r, why in rows:
           + ("n/a" if r["extra"] is None else f"{r['extra']:.2f}") + " | "
           + ("n/a" if r["exposed"] is None else f"{r['exposed']:.2f}") + " | "
           + ("" if r["tx"] is None else f"{f0(r['tx'])} / {f0(r['rx'])}") + " | "
-          + ("" if r["drops"] is None else f0(r["drops"])) + " | "
-          + ("" if r["retrans"] is None else f0(r["retrans"])) + " |")
+          + ("" if r["drops"] is None else f"{f0(r['drops'])} / {f0(r['rxdrop'])}") + " | "
+          + ("" if r["retrans"] is None else f"{f0(r['retrans'])} / {f0(r['rto'])}") + " |")
 EOF
