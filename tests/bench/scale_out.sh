@@ -100,7 +100,7 @@ cores=$(nproc)
 cpu=$(lscpu | sed -n 's/^Model name: *//p' | head -1)
 isa=$(grep -o -w 'avx512f\|avx512_bf16\|amx_tile\|amx_bf16' /proc/cpuinfo | sort -u | tr '\n' ' ')
 echo "scale_out: $gan, links $rate (tc tbf), $cores cores: $cpu (${isa:-no AVX-512}), $(mpirun --version | head -1)"
-echo "scale_out: $repeats runs per case of about ${seconds}s of training; 4 ranks on $cores cores are oversubscribed (4 nodes x 1, 2 nodes x 2): those rows cannot exceed $cores/4 of 1 rank alone"
+echo "scale_out: $repeats runs per case of about ${seconds}s of training; 4 ranks on $cores cores are oversubscribed (4 nodes x 1, 2 nodes x 2): those rows cannot exceed $cores/4 of 1 rank alone; the honest headline is 2 nodes x 1 rank"
 
 # The cases: "nodes ranks_per_node batch mode". The 1-rank runs come first in each round.
 read -r -a modes <<< "${SCALE_OUT_MODES:-blocking overlapped bf16 powersgd:4}"
@@ -372,7 +372,8 @@ for label, c in cases.items():
                          flags=c["flags"]), None))
 
 print()
-print(f"Links {rate} (tc tbf), {cores} cores: {cpu}. Median of the runs, range in brackets. Efficiency = img/s "
+print(f"Links {rate} (tc tbf), {cores} cores: {cpu}. The headline is 2 nodes × 1 rank. Median of the runs, "
+      "range in brackets. Efficiency = img/s "
       "per rank ÷ img/s of 1 rank alone (same batch and flags; the hierarchical rows: blocking's). "
       "'vs 1 rank blocking' divides by 1 rank with --overlap off --compress none instead (compression's own "
       "compute counts against it). Rows with 4 ranks share the cores: their ceiling is the cpu column."
