@@ -57,7 +57,8 @@ typedef struct {
     size_t n_q, n_p, n_exact; /* floats of the Q message, of the P's, of the exact part */
     float *p_msg;            /* powersgd: (n_p + n_exact) P's then the exact floats, owned */
     float *q_msg;            /* powersgd: (n_q) this rank's Q contributions, owned */
-    uint8_t *exact;          /* powersgd: (n) 1 where the slab travels exactly, owned */
+    int n_ranges;            /* powersgd: the runs of the slab that travel exactly (biases, small */
+    size_t range_start[4], range_len[4]; /* matrices, the spare floats): at most 4 in a 2-layer slab */
     /* the sum in progress (reducer_start) */
     comm_ctx *comm;
     float *grads;

@@ -5,11 +5,13 @@
 #include <mpi.h>
 
 #include "blas.h"
+#include "launch.h"
 #include "run.h"
 
 int main(int argc, char **argv)
 {
     blas_ensure_fast_kernels(argv); /* may re-execute this program: before MPI starts */
+    launch_prefer_ring_iallreduce();
     MPI_Init(&argc, &argv);
     run r;
     int status = run_open(&r, argc, argv);

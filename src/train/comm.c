@@ -76,17 +76,19 @@ void reducer_init(grad_reducer *g, const mlp *net, int kind, int rank, uint64_t 
     /* PowerSGD: a matrix is compressed where R (m + n) < m n; everything else travels exactly. */
     const int rows[2] = {net->in, net->hidden}, cols[2] = {net->hidden, net->out};
     const size_t offset[2] = {0, (size_t)net->in * net->hidden + net->hidden};
-    g->exact = xmalloc(g->n);
-    memset(g->exact, 1, g->n);
+    size_t exact_from = 0; /* the slab is w1 | b1 | w2 | b2 | spares: between compressed matrices, runs */
     for (int k = 0; k < 2; k++) {
         if ((long long)rank * (rows[k] + cols[k]) >= (long long)rows[k] * cols[k]) continue;
         const int i = g->n_mats++;
         g->mat_rows[i] = rows[k], g->mat_cols[i] = cols[k], g->mat_offset[i] = offset[k];
-        memset(g->exact + offset[k], 0, (size_t)rows[k] * cols[k]);
         g->n_p += (size_t)rows[k] * rank;
         g->n_q += (size_t)cols[k] * rank;
+        if (offset[k] > exact_from)
+            g->range_start[g->n_ranges] = exact_from, g->range_len[g->n_ranges++] = offset[k] - exact_from;
+        exact_from = offset[k] + (size_t)rows[k] * cols[k];
     }
-    for (size_t i = 0; i < g->n; i++) g->n_exact += g->exact[i];
+    g->range_start[g->n_ranges] = exact_from, g->range_len[g->n_ranges++] = g->n - exact_from;
+    for (int r = 0; r < g->n_ranges; r++) g->n_exact += g->range_len[r];
     g->q = xmalloc(sizeof(float) * (g->n_q ? g->n_q : 1));
     g->p_msg = xmalloc(sizeof(float) * (g->n_p + g->n_exact));
     g->q_msg = xmalloc(sizeof(float) * (g->n_q ? g->n_q : 1));
@@ -95,7 +97,7 @@ void reducer_init(grad_reducer *g, const mlp *net, int kind, int rank, uint64_t 
 
 void reducer_free(grad_reducer *g)
 {
-    free(g->error), free(g->wire), free(g->q), free(g->p_msg), free(g->q_msg), free(g->exact);
+    free(g->error), free(g->wire), free(g->q), free(g->p_msg), free(g->q_msg);
     memset(g, 0, sizeof *g);
 }
 
@@ -193,15 +195,15 @@ static void powersgd_before(grad_reducer *g)
         cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, m, R, n, 1.0f, M, n, g->q + qq, R, 0.0f, g->p_msg + pp, R);
         pp += (size_t)m * R, qq += (size_t)n * R;
     }
-    for (size_t i = 0; i < g->n; i++)
-        if (g->exact[i]) g->p_msg[x++] = grads[i];
+    for (int r = 0; r < g->n_ranges; x += g->range_len[r++])
+        memcpy(g->p_msg + x, grads + g->range_start[r], sizeof(float) * g->range_len[r]);
 }
 
 static void powersgd_between(grad_reducer *g)
 {
     size_t pp = 0, qq = 0, x = g->n_p;
-    for (size_t i = 0; i < g->n; i++)
-        if (g->exact[i]) g->grads[i] = g->p_msg[x++];
+    for (int r = 0; r < g->n_ranges; x += g->range_len[r++])
+        memcpy(g->grads + g->range_start[r], g->p_msg + x, sizeof(float) * g->range_len[r]);
     for (int k = 0; k < g->n_mats; k++) {
         const int m = g->mat_rows[k], n = g->mat_cols[k], R = g->rank;
         orthonormalise(g->p_msg + pp, m, R);

@@ -91,3 +91,8 @@ int launch_stop_requested(void)
 {
     return stop_signal != 0;
 }
+
+void launch_prefer_ring_iallreduce(void)
+{
+    setenv("OMPI_MCA_coll_libnbc_iallreduce_algorithm", "1", 0); /* 1: ring; 0 overwrite: the user's wins */
+}
