@@ -87,5 +87,8 @@ if [ "$(id -u)" -eq 0 ] && command -v ip > /dev/null; then
   echo "== 2 and 4 emulated nodes, 1 Gbit/s links" >&2
   bash tests/netns/measure_rate_limited.sh build 1gbit >> "$log" || echo "rate-limited runs failed" >&2
 fi
+# The sections after the generated ones (scale_out.sh's, added by hand) are kept.
+kept=$(sed -n '/^## Scale-out: emulated nodes/,$p' tests/bench/RESULTS.md 2> /dev/null)
 /usr/bin/python3 tests/bench/summarise.py "$log" > tests/bench/RESULTS.md
+[ -n "$kept" ] && printf '\n%s\n' "$kept" >> tests/bench/RESULTS.md
 cat tests/bench/RESULTS.md

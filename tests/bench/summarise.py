@@ -213,8 +213,9 @@ if net:
     say("\nReading it: with 2 nodes a step's two allreduces (0.4 MB each, with compute between them) "
         "finish faster than even the nominal model, because the shaper lets a 256 KiB burst through at "
         "the veth's speed, while the microbenchmark's back-to-back messages drain that bucket (hence its "
-        "lower effective rate). With 4 nodes the measured time is 3× the fitted model: four shapers "
-        "with small queues drop packets of the concurrent ring transfers, and TCP backs off and "
-        "retransmits. Slow links make the allreduce the whole step; the per-rank batch table above "
+        "lower effective rate). With 4 nodes the measured time is 3× the fitted model: the shapers drop "
+        "nothing (tests/bench/scale_out.sh counts tbf and veth drops and TCP retransmits: 0), but four "
+        "ranks busy-polling on 2 cores wait on the scheduler (docs/performance.md, \"The 4-node case "
+        "and incast\"). Slow links make the allreduce the whole step; the per-rank batch table above "
         "says how much work per rank it takes to hide it.\n")
 print("\n".join(out))
