@@ -60,14 +60,7 @@ on_nodes hosts2x2 4 "${hargs[@]}" --out hier2 > /dev/null 2>&1
 check "2 nodes x 2 ranks, hierarchical: deterministic" $PY "$HERE/same_state.py" hier/checkpoint.h5 hier2/checkpoint.h5
 on_nodes hosts2x2 4 "${hargs[@]}" --hierarchical off --out flat > flat.log 2>&1
 check "2 nodes x 2 ranks, --hierarchical off: exits 0" test $? -eq 0
-check "2 nodes x 2 ranks: hierarchical and flat sums agree to float rounding" $PY - flat/checkpoint.h5 hier/checkpoint.h5 <<'PY'
-import sys, h5py, numpy as np
-a, b = (h5py.File(p, "r") for p in sys.argv[1:3])
-for k in ("generator/dense1/kernel", "generator/dense2/kernel", "discriminator/dense1/kernel"):
-    x, y = a[k][()], b[k][()]
-    err = np.abs(x - y).max() / np.abs(x).max()
-    assert err < 1e-3, (k, err)
-PY
+check "2 nodes x 2 ranks: hierarchical and flat sums agree to float rounding" $PY "$HERE/close_state.py" flat/checkpoint.h5 hier/checkpoint.h5
 rm -rf hier hier2 flat
 
 # Cut node 2's link mid-run: the job must end, with a message, within 15 s.
