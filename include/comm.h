@@ -35,7 +35,6 @@ typedef struct {
     int hierarchical;   /* 1: reduce in the node, sum across the leaders, broadcast in the node */
     int n_nodes, max_per_node;
     MPI_Op bf16_sum;    /* a sum of bfloat16 values in fp32 */
-    double wire_bytes;  /* bytes of reduction payload this rank handed to MPI (a measure of size) */
 } comm_ctx;
 
 /* Collective over world. hierarchical: 1, 0, or -1 for "when a node holds several ranks and there

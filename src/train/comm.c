@@ -256,12 +256,6 @@ static void run_phases(grad_reducer *g)
             }
             g->phase = 0;
         }
-        if (g->phase == 0) {
-            const message m = current_message(g, c);
-            int size;
-            MPI_CHECK(MPI_Type_size(m.type, &size));
-            c->wire_bytes += (double)m.count * size;
-        }
         if (start_phase(g, c)) return;
         g->phase++;
     }
