@@ -24,6 +24,8 @@
 #ifndef GAN_CHECKPOINT_H
 #define GAN_CHECKPOINT_H
 
+#include <stdint.h>
+
 #include "attrs.h"
 #include "common.h"
 #include "gan.h"
@@ -68,6 +70,20 @@ typedef struct {
  */
 int checkpoint_read(const char *path, gan *m, checkpoint_info *info, err_buf *err);
 
+/* What a run trained on, as its files record it (root attributes data, labels, digit, classifier,
+ * data_fingerprint): gan_eval scores against it and gan_sample passes it on. Empty strings,
+ * digit -1 and fingerprint 0 where a file does not say. */
+typedef struct {
+    char data[PATH_LEN], labels[PATH_LEN], classifier[PATH_LEN];
+    int digit;
+    uint64_t fingerprint; /* of the data and labels files (idx.h) */
+} run_source;
+
+/* The attributes, to record in another file (gan_sample's). */
+void run_source_attrs(const run_source *s, attr_list *out);
+/* From a plain HDF5 file's root (gan_sample's); 0, or -1 if it cannot be opened. */
+int run_source_read(const char *path, run_source *s);
+
 /* A checkpoint's generator alone, for sampling and scoring. */
 typedef struct {
     int noise_dim, g_hidden, rows, cols;
@@ -75,6 +91,7 @@ typedef struct {
     long long step;
     int is_ema; /* g holds the moving average of G's weights (/ema/generator) */
     mlp g;      /* owned: free with generator_file_free */
+    run_source source;
 } generator_file;
 
 /* Read PATH's generator (its moving average when prefer_ema and the file has one), with

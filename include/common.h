@@ -47,6 +47,9 @@ _Noreturn void fatal_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 #define FATAL(...) fatal_at(__FILE__, __LINE__, __VA_ARGS__)
 
+/* Seconds on a monotonic clock, for progress lines and timings. */
+double now_seconds(void);
+
 /* malloc/calloc that stop the job with a message instead of returning NULL. */
 void *xmalloc(size_t bytes);
 void *xcalloc(size_t count, size_t size);

@@ -37,4 +37,8 @@ int make_dirs(const char *path, const char *flag, err_buf *err);
  * make_dirs would give, where make_dirs would; 0 if it would succeed. */
 int check_dirs(const char *path, const char *flag, err_buf *err);
 
+/* path (a PATH_LEN buffer) made absolute, when it names an existing file: files that record a
+ * path (checkpoints, classifiers) are then read from any directory. */
+void absolute_path(char *path);
+
 #endif

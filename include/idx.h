@@ -16,6 +16,8 @@ typedef struct {
     uint8_t *labels; /* (n) their labels, owned */
     int n, rows, cols;
     int total;       /* images in the file before selecting one label */
+    int classes;     /* the largest label in the file + 1 */
+    uint64_t fingerprint; /* of the whole content of both files, whatever is selected (idx_fingerprint) */
 } idx_images;
 
 enum { IDX_ALL = -1 };
@@ -27,6 +29,15 @@ enum { IDX_ALL = -1 };
  * On success returns 0 and fills *out (free it with idx_free). On error
  * returns -1 with a message naming the file and what was wrong; *out is empty.
  */
+/* A dataset's fingerprint: 64-bit FNV-1a over the decoded content (the image count, rows, cols, every
+ * label, every pixel), so a raw and a gzip copy of the same files agree and any changed byte differs.
+ * It keys the classifiers (classifier.h5's data_fingerprint). */
+typedef struct {
+    uint64_t h;
+} idx_hash;
+idx_hash idx_hash_start(void);
+void idx_hash_bytes(idx_hash *h, const void *bytes, size_t n);
+
 int idx_load_digit(const char *images_path, const char *labels_path, int digit, idx_images *out,
                    err_buf *err);
 
@@ -42,6 +53,15 @@ int idx_labels_path(const char *images_path, char *out, size_t len);
  */
 int idx_find_in_dir(const char *dir, char *images, size_t images_len, char *labels, size_t labels_len,
                     err_buf *err);
+
+/*
+ * The files of `--data DATA [--labels LABELS]` into images and labels (PATH_LEN each): DATA, or for
+ * a directory its standard names (idx_find_in_dir); LABELS when given (not NULL or ""), else the
+ * directory's or the name derived from DATA (idx_labels_path). *was_dir says which. Returns 0, or
+ * -1 with a message that names --data.
+ */
+int idx_resolve(const char *data, const char *labels, char *images_out, char *labels_out, int *was_dir,
+                err_buf *err);
 
 void idx_free(idx_images *img);
 

@@ -31,6 +31,8 @@ typedef struct {
     int rank, world;
     long long global_batch;
     int n_images, total_images, image_rows, image_cols; /* the selected digit's images */
+    uint64_t fingerprint; /* of the data and labels files (idx.h): the classifier must match it */
+    int classifier_pending; /* --dry-run: no classifier fits the data yet; the real run would train one */
     attr_list attrs;   /* options and run facts: the files' root attributes */
     trainer t;
     int trainer_ready;

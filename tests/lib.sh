@@ -7,6 +7,8 @@ PY=/usr/bin/python3
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OPENBLAS_NUM_THREADS=1
 TMP=$(mktemp -d /tmp/gan_test.XXXXXX)
+# Classifiers trained for a dataset are cached here, not in the home directory of whoever runs the tests.
+export GAN_CACHE_DIR=$TMP/cache
 trap 'rm -rf "$TMP"' EXIT
 passed=0 failed=0
 

@@ -138,7 +138,7 @@ rc=$?
 check "--data DIR: exit 0 (got $rc: $(head -c 300 err.txt))" test $rc -eq 0
 check "--data DIR: says which files it took" \
   grep -qx "data: --data fashion is a directory: took fashion/train-images-idx3-ubyte.gz and fashion/train-labels-idx1-ubyte.gz" dry.txt
-check "--data DIR: config.ini names the files" grep -qx "data = fashion/train-images-idx3-ubyte.gz" dry.txt
+check "--data DIR: config.ini names the files, by absolute path" grep -qx "data = $(realpath fashion)/train-images-idx3-ubyte.gz" dry.txt
 gzip -dc fashion/train-images-idx3-ubyte.gz > fashion/train-images-idx3-ubyte
 TIMEOUT=60 mpi 1 --data fashion --dry-run --out never > dry.txt 2>&1
 check "--data DIR: the uncompressed file wins" grep -q "took fashion/train-images-idx3-ubyte and" dry.txt

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <time.h>
 
 int err_set(err_buf *e, const char *fmt, ...)
 {
@@ -39,6 +40,13 @@ void fatal_at(const char *file, int line, const char *fmt, ...)
     fflush(stderr);
     if (fatal_abort) fatal_abort(EXIT_RUNTIME);
     exit(EXIT_RUNTIME);
+}
+
+double now_seconds(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
 }
 
 void *xmalloc(size_t bytes)

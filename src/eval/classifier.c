@@ -40,8 +40,10 @@ static void shifted(float *dst, const uint8_t *src, int side, int dx, int dy)
 }
 
 void classifier_train(classifier *c, const uint8_t *pixels, const uint8_t *labels, int n, int X, int classes,
-                      int held_out, int epochs, uint64_t seed, double *held_out_accuracy, double *train_accuracy)
+                      int held_out, int epochs, uint64_t seed, double *held_out_accuracy, double *train_accuracy,
+                      FILE *progress)
 {
+    const double start = now_seconds();
     enum { B = 64 };
     const int side = (int)lrint(sqrt((double)X)), K = classes, H = CLASSIFIER_HIDDEN;
     mlp_init(&c->net, X, H, K);
@@ -70,6 +72,8 @@ void classifier_train(classifier *c, const uint8_t *pixels, const uint8_t *label
             dense_backward(NULL, NULL, c->net.dw1, c->net.db1, dh, x, c->net.w1, B, X, H);
             mlp_adam_step(&c->net, &adam, 1.0f);
         }
+        if (progress) fprintf(progress, "classifier: epoch %d/%d, %.1f s\n", e + 1, epochs, now_seconds() - start);
+        if (progress) fflush(progress);
     }
     /* Accuracy on both splits, unshifted. */
     int right[2] = {0, 0};
@@ -94,9 +98,11 @@ void classifier_apply(const classifier *c, const float *images, int n, float *pr
     if (!features) free(h);
 }
 
-int classifier_save(const classifier *c, const char *path, const char *data, double held_out_accuracy, int held_out,
-                    err_buf *err)
+int classifier_save(const classifier *c, const char *path, err_buf *err)
 {
+    const classifier_info *i = &c->info;
+    char fingerprint[17];
+    snprintf(fingerprint, sizeof fingerprint, "%016llx", (unsigned long long)i->fingerprint);
     char model[128];
     snprintf(model, sizeof model, "%d-%d-%d ReLU softmax, Adam 1e-3, shifts of up to 2 px", c->net.in, c->net.hidden,
              c->net.out);
@@ -109,10 +115,12 @@ int classifier_save(const classifier *c, const char *path, const char *data, dou
              h5_write_floats(file, "/dense1/bias", 1, b1, m->b1) == 0 &&
              h5_write_floats(file, "/dense2/kernel", 2, w2, m->w2) == 0 &&
              h5_write_floats(file, "/dense2/bias", 1, b2, m->b2) == 0 &&
-             h5_attr_double(file, "held_out_accuracy", held_out_accuracy) == 0 &&
-             h5_attr_int(file, "held_out_images", held_out) == 0 &&
-             h5_attr_string(file, "model", model) == 0 && h5_attr_string(file, "data", data) == 0 &&
-             h5_attr_int(file, "classes", c->net.out) == 0;
+             h5_attr_double(file, "held_out_accuracy", i->held_out_accuracy) == 0 &&
+             h5_attr_int(file, "held_out_images", i->held_out) == 0 &&
+             h5_attr_int(file, "training_images", i->images) == 0 && h5_attr_string(file, "model", model) == 0 &&
+             h5_attr_string(file, "data", i->data) == 0 && h5_attr_string(file, "labels", i->labels) == 0 &&
+             h5_attr_string(file, "data_fingerprint", fingerprint) == 0 && h5_attr_int(file, "classes", m->out) == 0 &&
+             h5_attr_int(file, "image_rows", i->rows) == 0 && h5_attr_int(file, "image_cols", i->cols) == 0;
     if (H5Fclose(file) < 0) ok = 0;
     return ok ? 0 : h5_fail(err, path, "writing the classifier");
 }
@@ -127,6 +135,22 @@ static int matrix_shape(hid_t file, const char *name, hsize_t dims[2])
     if (set >= 0) H5Dclose(set);
     H5Eclear2(H5E_DEFAULT);
     return ok ? 0 : -1;
+}
+
+/* c->info from the file's attributes; what is missing stays 0 or "". */
+static void read_info(hid_t file, classifier *c)
+{
+    classifier_info *i = &c->info;
+    char fingerprint[32];
+    long long rows = 0, cols = 0, images = 0, held_out = 0;
+    if (h5_read_attr_string(file, "data_fingerprint", fingerprint, sizeof fingerprint) == 0)
+        i->fingerprint = strtoull(fingerprint, NULL, 16);
+    h5_read_attr_int(file, "image_rows", &rows), h5_read_attr_int(file, "image_cols", &cols);
+    h5_read_attr_int(file, "training_images", &images), h5_read_attr_int(file, "held_out_images", &held_out);
+    i->rows = (int)rows, i->cols = (int)cols, i->images = (int)images, i->held_out = (int)held_out;
+    if (h5_read_attr_double(file, "held_out_accuracy", &i->held_out_accuracy)) i->held_out_accuracy = NAN;
+    if (h5_read_attr_string(file, "data", i->data, sizeof i->data)) i->data[0] = '\0';
+    if (h5_read_attr_string(file, "labels", i->labels, sizeof i->labels)) i->labels[0] = '\0';
 }
 
 int classifier_load(classifier *c, const char *path, err_buf *err)
@@ -149,7 +173,9 @@ int classifier_load(classifier *c, const char *path, err_buf *err)
              h5_read_exact(file, path, "/dense1/bias", 1, b1, H5T_NATIVE_FLOAT, m->b1, err) ||
              h5_read_exact(file, path, "/dense2/kernel", 2, d2, H5T_NATIVE_FLOAT, m->w2, err) ||
              h5_read_exact(file, path, "/dense2/bias", 1, b2, H5T_NATIVE_FLOAT, m->b2, err);
+    if (rc == 0) read_info(file, c);
     H5Fclose(file);
+    H5Eclear2(H5E_DEFAULT);
     if (rc) classifier_free(c);
     return rc ? -1 : 0;
 }

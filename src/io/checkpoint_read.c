@@ -258,6 +258,45 @@ static int read_model_attrs(hid_t file, const char *path, generator_file *gf, er
     return 0;
 }
 
+static void read_source(hid_t file, run_source *s)
+{
+    char fingerprint[32];
+    long long digit = -1;
+    memset(s, 0, sizeof *s);
+    if (h5_read_attr_string(file, "data", s->data, sizeof s->data)) s->data[0] = '\0';
+    if (h5_read_attr_string(file, "labels", s->labels, sizeof s->labels)) s->labels[0] = '\0';
+    if (h5_read_attr_string(file, "classifier", s->classifier, sizeof s->classifier)) s->classifier[0] = '\0';
+    if (h5_read_attr_string(file, "data_fingerprint", fingerprint, sizeof fingerprint) == 0)
+        s->fingerprint = strtoull(fingerprint, NULL, 16);
+    s->digit = h5_read_attr_int(file, "digit", &digit) == 0 && digit >= 0 && digit <= 255 ? (int)digit : -1;
+    H5Eclear2(H5E_DEFAULT);
+}
+
+void run_source_attrs(const run_source *s, attr_list *out)
+{
+    char fingerprint[17];
+    snprintf(fingerprint, sizeof fingerprint, "%016llx", (unsigned long long)s->fingerprint);
+    if (s->data[0]) attrs_string(out, "data", s->data);
+    if (s->labels[0]) attrs_string(out, "labels", s->labels);
+    if (s->classifier[0]) attrs_string(out, "classifier", s->classifier);
+    if (s->digit >= 0) attrs_int(out, "digit", s->digit);
+    if (s->fingerprint) attrs_string(out, "data_fingerprint", fingerprint);
+}
+
+int run_source_read(const char *path, run_source *s)
+{
+    hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
+    if (file < 0) {
+        H5Eclear2(H5E_DEFAULT);
+        memset(s, 0, sizeof *s);
+        s->digit = -1;
+        return -1;
+    }
+    read_source(file, s);
+    H5Fclose(file);
+    return 0;
+}
+
 int checkpoint_load_generator(const char *path, int prefer_ema, generator_file *gf, err_buf *err)
 {
     memset(gf, 0, sizeof *gf);
@@ -270,6 +309,7 @@ int checkpoint_load_generator(const char *path, int prefer_ema, generator_file *
     if (rc) return -1;
     if (file < 0) return h5_fail(err, path, "cannot open checkpoint");
     rc = read_model_attrs(file, path, gf, err);
+    read_source(file, &gf->source);
     if (rc == 0) {
         mlp_init(&gf->g, gf->noise_dim, gf->g_hidden, gf->rows * gf->cols);
         gf->is_ema = prefer_ema && H5LTpath_valid(file, "/ema/generator", 1) > 0;

@@ -1,8 +1,10 @@
 /* files.c: atomic writes, whole-file reads and mkdir -p (see files.h). */
+#define _DEFAULT_SOURCE /* realpath */
 #include "files.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,4 +174,10 @@ int check_dirs(const char *path, const char *flag, err_buf *err)
     if (access(path, W_OK | X_OK) != 0)
         return err_set(err, "%s %s: directory is not writable: %s", flag, path, strerror(errno));
     return 0;
+}
+
+void absolute_path(char *path)
+{
+    char full[PATH_MAX];
+    if (realpath(path, full) && strlen(full) < PATH_LEN) strcpy(path, full);
 }

@@ -2,6 +2,7 @@
 #include "h5util.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void h5_init(void)
@@ -81,6 +82,62 @@ int h5_attr_string(hid_t obj, const char *name, const char *v)
     H5Tset_cset(type, H5T_CSET_UTF8);
     int rc = write_attr(obj, name, type, type, &v);
     H5Tclose(type);
+    return rc;
+}
+
+/* The scalar attribute `name` of obj and its type, if it exists and is of class `want`; else -1. */
+static hid_t open_scalar_attr(hid_t obj, const char *name, H5T_class_t want, hid_t *type)
+{
+    if (H5Aexists(obj, name) <= 0) return -1;
+    hid_t attr = H5Aopen(obj, name, H5P_DEFAULT);
+    if (attr < 0) return -1;
+    hid_t space = H5Aget_space(attr);
+    *type = H5Aget_type(attr);
+    H5T_class_t cls = *type >= 0 ? H5Tget_class(*type) : H5T_NO_CLASS;
+    int ok = space >= 0 && H5Sget_simple_extent_npoints(space) == 1 &&
+             (cls == want || (want == H5T_FLOAT && cls == H5T_INTEGER));
+    if (space >= 0) H5Sclose(space);
+    if (ok) return attr;
+    if (*type >= 0) H5Tclose(*type);
+    H5Aclose(attr);
+    return -1;
+}
+
+int h5_read_attr_double(hid_t obj, const char *name, double *v)
+{
+    hid_t type, attr = open_scalar_attr(obj, name, H5T_FLOAT, &type);
+    if (attr < 0) return -1;
+    int rc = H5Aread(attr, H5T_NATIVE_DOUBLE, v) >= 0 ? 0 : -1;
+    H5Tclose(type);
+    H5Aclose(attr);
+    return rc;
+}
+
+int h5_read_attr_string(hid_t obj, const char *name, char *buf, size_t len)
+{
+    hid_t type, attr = open_scalar_attr(obj, name, H5T_STRING, &type);
+    if (attr < 0) return -1;
+    int rc = -1;
+    if (H5Tis_variable_str(type) > 0) {
+        char *v = NULL;
+        hid_t mem = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mem, H5T_VARIABLE);
+        H5Tset_cset(mem, H5Tget_cset(type)); /* HDF5 converts no character set into another */
+        if (H5Aread(attr, mem, &v) >= 0 && v && strlen(v) < len) strcpy(buf, v), rc = 0;
+        if (v) H5free_memory(v);
+        H5Tclose(mem);
+    } else {
+        size_t size = H5Tget_size(type);
+        hid_t mem = H5Tcopy(H5T_C_S1);
+        H5Tset_size(mem, size + 1); /* room for the terminator a fixed-length string may lack */
+        H5Tset_cset(mem, H5Tget_cset(type));
+        char *v = size + 1 <= len ? calloc(1, size + 1) : NULL;
+        if (v && H5Aread(attr, mem, v) >= 0) strcpy(buf, v), rc = 0;
+        free(v);
+        H5Tclose(mem);
+    }
+    H5Tclose(type);
+    H5Aclose(attr);
     return rc;
 }
 

@@ -35,6 +35,13 @@ int h5_write_array(hid_t loc, const char *name, int rank, const hsize_t *dims, h
 /* Read a scalar integer attribute; -1 if it is missing or not a number. */
 int h5_read_attr_int(hid_t obj, const char *name, long long *v);
 
+/* Read a scalar number attribute as a double; -1 if it is missing or not a number. */
+int h5_read_attr_double(hid_t obj, const char *name, double *v);
+
+/* Read a scalar string attribute (variable or fixed length) into buf; -1 if it is missing, not
+ * a string, or does not fit in len bytes. */
+int h5_read_attr_string(hid_t obj, const char *name, char *buf, size_t len);
+
 /* Read dataset `name` whose shape must be exactly dims[0..rank) into out (mem_type).
  * On a missing dataset or another shape, fills err naming both shapes. */
 int h5_read_exact(hid_t file, const char *path, const char *name, int rank, const hsize_t *dims,

@@ -11,11 +11,25 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 #include <zlib.h>
 
 enum { IDX_MAGIC_LABELS = 0x00000801, IDX_MAGIC_IMAGES = 0x00000803 };
 #define IDX_MAX_PIXELS (1u << 30) /* 1 GiB of pixels is far beyond any IDX dataset */
+
+idx_hash idx_hash_start(void)
+{
+    return (idx_hash){0xcbf29ce484222325ull};
+}
+
+void idx_hash_bytes(idx_hash *h, const void *bytes, size_t n)
+{
+    const unsigned char *b = bytes;
+    uint64_t v = h->h;
+    for (size_t i = 0; i < n; i++) v = (v ^ b[i]) * 0x100000001b3ull;
+    h->h = v;
+}
 
 static uint32_t be32(const unsigned char *b)
 {
@@ -132,7 +146,17 @@ int idx_load_digit(const char *images_path, const char *labels_path, int digit, 
     gzFile f = open_idx(images_path, err);
     if (!f || read_images_header(f, images_path, labels_path, n_labels, &n, &rows, &cols, err)) goto done;
     size_t pixels = (size_t)rows * cols, selected = 0;
-    for (uint32_t i = 0; i < n; i++) selected += digit == IDX_ALL || labels[i] == digit;
+    for (uint32_t i = 0; i < n; i++) {
+        selected += digit == IDX_ALL || labels[i] == digit;
+        out->classes = labels[i] + 1 > out->classes ? labels[i] + 1 : out->classes;
+    }
+    idx_hash h = idx_hash_start();
+    const uint32_t dims[3] = {n, rows, cols};
+    for (int d = 0; d < 3; d++) { /* big-endian, as in the file, so the fingerprint is the same everywhere */
+        const unsigned char be[4] = {dims[d] >> 24, dims[d] >> 16 & 255, dims[d] >> 8 & 255, dims[d] & 255};
+        idx_hash_bytes(&h, be, 4);
+    }
+    idx_hash_bytes(&h, labels, n);
     if (selected == 0) {
         err_set(err, "%s: no image has label %d (the labels in %s)", images_path, digit, labels_path);
         goto done;
@@ -148,6 +172,7 @@ int idx_load_digit(const char *images_path, const char *labels_path, int digit, 
     size_t k = 0;
     for (uint32_t i = 0; i < n; i++) {
         if (read_exact(f, images_path, row, pixels, "image data", err)) goto done;
+        idx_hash_bytes(&h, row, pixels);
         if (digit == IDX_ALL || labels[i] == digit) out->labels[k] = labels[i], memcpy(out->pixels + pixels * k++, row, pixels);
     }
     if (expect_eof(f, images_path, err)) goto done;
@@ -155,6 +180,7 @@ int idx_load_digit(const char *images_path, const char *labels_path, int digit, 
     out->rows = (int)rows;
     out->cols = (int)cols;
     out->total = (int)n;
+    out->fingerprint = h.h;
     rc = 0;
 done:
     if (f) gzclose(f);
@@ -197,6 +223,29 @@ int idx_find_in_dir(const char *dir, char *images, size_t images_len, char *labe
     if (labels && find_file(dir, "train-labels-idx1-ubyte", labels, labels_len))
         return err_set(err, "has %s but no readable train-labels-idx1-ubyte or train-labels-idx1-ubyte.gz "
                             "(give the labels file with --labels)", strrchr(images, '/') + 1);
+    return 0;
+}
+
+int idx_resolve(const char *data, const char *labels, char *images_out, char *labels_out, int *was_dir,
+                err_buf *err)
+{
+    struct stat st;
+    const int given = labels && labels[0];
+    char dir[PATH_LEN];
+    snprintf(dir, sizeof dir, "%s", data);
+    if (given && labels_out != labels) snprintf(labels_out, PATH_LEN, "%s", labels);
+    *was_dir = stat(data, &st) == 0 && S_ISDIR(st.st_mode);
+    if (*was_dir) {
+        if (idx_find_in_dir(dir, images_out, PATH_LEN, given ? NULL : labels_out, PATH_LEN, err)) {
+            err_buf inner = *err;
+            return err_set(err, "--data %s: %s", dir, inner.msg);
+        }
+        return 0;
+    }
+    snprintf(images_out, PATH_LEN, "%s", dir);
+    if (!given && idx_labels_path(dir, labels_out, PATH_LEN) != 0)
+        return err_set(err, "--data %s: cannot derive the labels file (the name has no 'images-idx3'); give it "
+                            "with --labels", dir);
     return 0;
 }
 

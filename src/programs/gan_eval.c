@@ -2,15 +2,17 @@
  * gan_eval.c: a quality score for generated digits that users can trust.
  *
  *   gan_eval --checkpoint PATH | --samples FILE.h5  [-n N] [--seed S] [--digit D]
- *            [--classifier FILE] [--data IMAGES] [--raw]
- *   gan_eval --train-classifier [--classifier FILE] [--data IMAGES] [--epochs E]
+ *            [--data IMAGES] [--labels LABELS] [--classifier FILE|auto] [--raw]
+ *   gan_eval --train-classifier [--data IMAGES] [--labels LABELS] [--classifier FILE] [--epochs E]
  *
  * Scores N images (generated from a checkpoint with dropout off, or read from a
- * gan_sample file's /images) against the real images of the digit: the share the
- * digit classifier labels as the digit and its mean confidence, the Fréchet
+ * gan_sample file's /images) against the real images of the class the run trained on
+ * (the data, labels and digit its file records; flags override them): the share the
+ * classifier of that data labels as the class and its mean confidence, the Fréchet
  * distance between classifier features, the diversity ratio and the
  * nearest-neighbour (memorisation) ratio. It prints the same scores for two halves
  * of the real images as a floor. The last line is machine-readable (RESULT ...).
+ * The classifier is found or trained as classifier_store.h says.
  */
 #include <getopt.h>
 #include <math.h>
@@ -20,6 +22,7 @@
 
 #include "build_info.h"
 #include "checkpoint.h"
+#include "classifier_store.h"
 #include "h5util.h"
 #include "idx.h"
 #include "paths.h"
@@ -27,9 +30,10 @@
 
 static const char usage[] =
     "usage: gan_eval --checkpoint PATH | --samples FILE.h5  [-n N] [--seed S] [--digit D]\n"
-    "                [--classifier FILE] [--data IMAGES] [--raw]\n"
-    "         (a checkpoint's moving-average generator is used when it has one; --raw: the raw weights)\n"
-    "       gan_eval --train-classifier [--classifier FILE] [--data IMAGES] [--epochs E]\n";
+    "                [--data IMAGES|DIR] [--labels LABELS] [--classifier FILE|auto] [--raw]\n"
+    "         (scored against the data, labels and digit the file records, with a classifier of that data;\n"
+    "          a checkpoint's moving-average generator is used when it has one; --raw: the raw weights)\n"
+    "       gan_eval --train-classifier [--data IMAGES|DIR] [--labels LABELS] [--classifier FILE] [--epochs E]\n";
 
 static int fail(const char *msg)
 {
@@ -48,30 +52,24 @@ static void to_unit(float *dst, const uint8_t *src, size_t n)
     for (size_t i = 0; i < n; i++) dst[i] = src[i] / 255.0f;
 }
 
-static int train_classifier(const char *data, const char *labels_path, const char *out, int epochs)
+/* --train-classifier: into --classifier, or under auto where gan_eval and gan_train look for the
+ * data's classifier (the shipped file for the shipped data, else the cache). */
+static int train_classifier(const char *data, const char *labels, const char *named, int epochs)
 {
-    /* Every class of the dataset: labels 0 .. max, each with at least one image. */
     err_buf err = {{0}};
     idx_images img;
-    if (idx_load_digit(data, labels_path, IDX_ALL, &img, &err)) return fail(err.msg);
-    int classes = 0;
-    for (int i = 0; i < img.n; i++) classes = img.labels[i] + 1 > classes ? img.labels[i] + 1 : classes;
-    if (classes < 2) {
-        idx_free(&img);
-        return fail("--train-classifier: the labels file has fewer than 2 classes");
-    }
-    const int X = img.rows * img.cols, held_out = img.n * 15 / 100;
-    classifier c;
-    double acc_held, acc_train;
-    classifier_train(&c, img.pixels, img.labels, img.n, X, classes, held_out, epochs, 2024, &acc_held, &acc_train);
-    printf("gan_eval: classifier for %d classes of %dx%d images trained on %d images (%d epochs): train accuracy "
-           "%.4f, held-out accuracy %.4f on %d images\n", classes, img.rows, img.cols, img.n - held_out, epochs,
-           acc_train, acc_held, held_out);
-    int rc = classifier_save(&c, out, data, acc_held, held_out, &err);
-    classifier_free(&c);
+    if (idx_load_digit(data, labels, IDX_ALL, &img, &err)) return fail(err.msg);
+    const uint64_t fingerprint = img.fingerprint;
     idx_free(&img);
-    if (rc) return fail(err.msg);
-    printf("gan_eval: wrote %s\n", out);
+    char path[PATH_LEN];
+    if (strcmp(named, CLASSIFIER_AUTO) == 0) {
+        int found = classifier_find(CLASSIFIER_AUTO, NULL, fingerprint, data, path, sizeof path, &err);
+        if (found < 0) return fail(err.msg);
+    } else {
+        snprintf(path, sizeof path, "%s", named);
+    }
+    if (classifier_make(data, labels, epochs, path, stdout, &err)) return fail(err.msg);
+    printf("gan_eval: wrote %s\n", path);
     return 0;
 }
 
@@ -102,22 +100,21 @@ static float *read_samples(const char *path, int *n, int X, err_buf *err)
 
 /* The command line. */
 typedef struct {
-    const char *checkpoint, *samples, *classifier, *data;
-    long long n, digit, epochs, seed;
+    const char *checkpoint, *samples, *classifier, *data, *labels; /* data, labels: NULL unless given */
+    long long n, digit, epochs, seed; /* digit: -1 unless given */
     int train, raw;
-    char default_classifier[PATH_LEN], default_data[PATH_LEN];
+    char default_data[PATH_LEN];
 } eval_args;
 
 /* Parse argv into a; returns -1 to go on, else the exit status (after --help or an error). */
 static int parse_args(eval_args *a, int argc, char **argv)
 {
-    *a = (eval_args){.n = 1000, .epochs = 60};
-    a->classifier = shipped_file(GAN_CLASSIFIER_FILE, a->default_classifier, sizeof a->default_classifier);
-    a->data = shipped_file(GAN_DATA_FILE, a->default_data, sizeof a->default_data);
+    *a = (eval_args){.n = 1000, .digit = -1, .classifier = CLASSIFIER_AUTO};
     err_buf err = {{0}};
     static const struct option longopts[] = {
         {"checkpoint", required_argument, NULL, 'c'}, {"samples", required_argument, NULL, 's'},
         {"classifier", required_argument, NULL, 'k'}, {"data", required_argument, NULL, 'd'},
+        {"labels", required_argument, NULL, 'l'},
         {"digit", required_argument, NULL, 'D'},      {"epochs", required_argument, NULL, 'e'},
         {"seed", required_argument, NULL, 'S'},       {"raw", no_argument, NULL, 'r'},
         {"train-classifier", no_argument, NULL, 'T'}, {"help", no_argument, NULL, 'h'},
@@ -130,6 +127,7 @@ static int parse_args(eval_args *a, int argc, char **argv)
         case 's': a->samples = optarg; break;
         case 'k': a->classifier = optarg; break;
         case 'd': a->data = optarg; break;
+        case 'l': a->labels = optarg; break;
         case 'r': a->raw = 1; break;
         case 'T': a->train = 1; break;
         case 'n': bad = parse_int64("-n", optarg, 2, 100000, &a->n, &err); break;
@@ -146,29 +144,15 @@ static int parse_args(eval_args *a, int argc, char **argv)
     return -1;
 }
 
-/* n images in [0, 1] from the checkpoint's generator (its moving average unless raw), the
- * noise drawn from seed; NULL with err on failure. *step is the checkpoint's. */
-static float *generate(const eval_args *a, int rows, int cols, long long *step, err_buf *err)
+/* n images in [0, 1] from gf's generator, the noise drawn from seed. */
+static float *generate(const generator_file *gf, long long n, long long seed)
 {
-    const int X = rows * cols;
-    generator_file gf;
-    if (checkpoint_load_generator(a->checkpoint, !a->raw, &gf, err)) return NULL;
-    if (gf.rows * gf.cols != X) {
-        err_set(err, "%s makes %dx%d images, the real images of --data are %dx%d", a->checkpoint, gf.rows, gf.cols,
-                rows, cols);
-        generator_file_free(&gf);
-        return NULL;
-    }
-    printf("gan_eval: generator weights: %s\n", gf.is_ema ? "moving average (EMA)" : "raw");
-    *step = gf.step;
-    const long long n = a->n;
-    float *z = xmalloc(sizeof(float) * n * gf.noise_dim), *h = xmalloc(sizeof(float) * n * gf.g_hidden);
-    float *images = xmalloc(sizeof(float) * n * X);
-    rng_t r = rng_make((uint64_t)a->seed, RNG_STREAM_SAMPLES);
-    rng_fill_noise(&r, z, (long)n * gf.noise_dim);
-    generator_sample01(&gf.g, gf.leaky_alpha, z, (int)n, h, images);
+    float *z = xmalloc(sizeof(float) * n * gf->noise_dim), *h = xmalloc(sizeof(float) * n * gf->g_hidden);
+    float *images = xmalloc(sizeof(float) * n * gf->rows * gf->cols);
+    rng_t r = rng_make((uint64_t)seed, RNG_STREAM_SAMPLES);
+    rng_fill_noise(&r, z, (long)n * gf->noise_dim);
+    generator_sample01(&gf->g, gf->leaky_alpha, z, (int)n, h, images);
     free(z), free(h);
-    generator_file_free(&gf);
     return images;
 }
 
@@ -192,6 +176,69 @@ static void print_report(const quality *q, const quality *floor, long long step,
            floor->diversity, floor->nn_ratio, q->background, q->speckle, floor->background, floor->speckle);
 }
 
+/* The real images to score against: the flags, else what the scored file records (`src`), else
+ * the shipped digits and label 0. Prints the first line, which names them. */
+static int load_reference(eval_args *a, const run_source *src, idx_images *real, char *data, char *labels,
+                          err_buf *err)
+{
+    const int recorded = !a->data && src->data[0];
+    const char *data_arg = a->data ? a->data : recorded ? src->data
+                                                        : shipped_file(GAN_DATA_FILE, a->default_data, PATH_LEN);
+    const char *labels_arg = a->labels ? a->labels : recorded && src->labels[0] ? src->labels : NULL;
+    if (a->digit < 0) a->digit = src->digit >= 0 ? src->digit : 0;
+    int was_dir;
+    if (idx_resolve(data_arg, labels_arg, data, labels, &was_dir, err) ||
+        idx_load_digit(data, labels, (int)a->digit, real, err))
+        return -1;
+    printf("gan_eval: scoring %s against the %d real images of label %lld in %s (%s)\n",
+           a->checkpoint ? a->checkpoint : a->samples, real->n, a->digit, data,
+           recorded ? "as the run recorded" : a->data ? "--data" : "the shipped data");
+    if (recorded && src->fingerprint && src->fingerprint != real->fingerprint)
+        printf("gan_eval: warning: %s has changed since the run (fingerprint %016llx, the run's %016llx)\n", data,
+               (unsigned long long)real->fingerprint, (unsigned long long)src->fingerprint);
+    return 0;
+}
+
+/* The classifier of data (found, or trained into the cache), checked against the images. */
+static int load_classifier(const eval_args *a, const run_source *src, const idx_images *real, const char *data,
+                           const char *labels, classifier *c, err_buf *err)
+{
+    char path[PATH_LEN];
+    int found = classifier_find(a->classifier, src->classifier, real->fingerprint, data, path, sizeof path, err);
+    if (found < 0) {
+        err_buf why = *err;
+        return err_set(err, "--classifier: %s (leave it out, or auto, to use or train one for this data)", why.msg);
+    }
+    if (found == CLASSIFIER_NONE && classifier_make(data, labels, 0, path, stdout, err)) return -1;
+    if (classifier_load(c, path, err)) return -1;
+    if (classifier_check(c, path, real->rows, real->cols, (int)a->digit, err)) return classifier_free(c), -1;
+    printf("gan_eval: classifier %s (%d classes, held-out accuracy %.4f)\n", path, c->net.out,
+           c->info.held_out_accuracy);
+    return 0;
+}
+
+/* The images to score: n generated by the checkpoint's G, or a samples file's (a->n becomes
+ * their count). NULL with a message when they do not fit the real images. */
+static float *images_to_score(eval_args *a, const generator_file *gf, const idx_images *real, const char *data,
+                              long long *step, err_buf *err)
+{
+    const int X = real->rows * real->cols;
+    if (!a->checkpoint) {
+        int n_read = 0;
+        float *images = read_samples(a->samples, &n_read, X, err);
+        a->n = n_read;
+        return images;
+    }
+    if (gf->rows * gf->cols != X) {
+        err_set(err, "%s makes %dx%d images, the real images of %s are %dx%d", a->checkpoint, gf->rows, gf->cols,
+                data, real->rows, real->cols);
+        return NULL;
+    }
+    *step = gf->step;
+    printf("gan_eval: generator weights: %s, step %lld\n", gf->is_ema ? "moving average (EMA)" : "raw", gf->step);
+    return generate(gf, a->n, a->seed);
+}
+
 int main(int argc, char **argv)
 {
     fatal_setup("gan_eval", -1, NULL);
@@ -200,25 +247,34 @@ int main(int argc, char **argv)
     if (status >= 0) return status;
     h5_init();
     err_buf err = {{0}};
-    char labels[PATH_LEN];
-    if (idx_labels_path(a.data, labels, sizeof labels)) return fail("--data: cannot derive the labels file name");
-    if (a.train) return train_classifier(a.data, labels, a.classifier, (int)a.epochs);
+    char data[PATH_LEN], labels[PATH_LEN];
+    int was_dir;
+    if (a.train) {
+        const char *images = a.data ? a.data : shipped_file(GAN_DATA_FILE, a.default_data, PATH_LEN);
+        if (idx_resolve(images, a.labels, data, labels, &was_dir, &err)) return fail(err.msg);
+        return train_classifier(data, labels, a.classifier, (int)a.epochs);
+    }
     if (!a.checkpoint == !a.samples) return usage_error("give one of --checkpoint or --samples");
 
-    classifier c;
-    if (classifier_load(&c, a.classifier, &err)) return fail(err.msg);
+    /* What is scored first: it says which data it belongs to. */
+    generator_file gf = {0};
+    run_source src = {.digit = -1};
+    if (a.checkpoint && checkpoint_load_generator(a.checkpoint, !a.raw, &gf, &err)) return fail(err.msg);
+    if (a.checkpoint) src = gf.source;
+    else run_source_read(a.samples, &src);
+
     idx_images real;
-    if (idx_load_digit(a.data, labels, (int)a.digit, &real, &err)) return fail(err.msg);
+    classifier c;
+    if (load_reference(&a, &src, &real, data, labels, &err)) return generator_file_free(&gf), fail(err.msg);
+    if (load_classifier(&a, &src, &real, data, labels, &c, &err))
+        return generator_file_free(&gf), idx_free(&real), fail(err.msg);
     const int X = real.rows * real.cols;
-    if (classifier_check(&c, a.classifier, real.rows, real.cols, (int)a.digit, &err)) return fail(err.msg);
+    long long step = -1;
+    float *images = images_to_score(&a, &gf, &real, data, &step, &err);
+    generator_file_free(&gf);
+    if (!images) return classifier_free(&c), idx_free(&real), fail(err.msg);
     float *all = xmalloc(sizeof(float) * real.n * X);
     to_unit(all, real.pixels, (size_t)real.n * X);
-
-    long long step = -1;
-    int n_read = 0;
-    float *images = a.samples ? read_samples(a.samples, &n_read, X, &err) : generate(&a, real.rows, real.cols, &step, &err);
-    if (!images) return fail(err.msg);
-    if (a.samples) a.n = n_read;
 
     /* The floor: one half of the real images scored against the other half. */
     const int half = real.n / 2;
@@ -229,7 +285,7 @@ int main(int argc, char **argv)
     quality_ref_init(&ref, &c, (int)a.digit, all, real.n, all, real.n, X);
     quality q = quality_score(&ref, images, (int)a.n);
     quality_ref_free(&ref);
-    printf("gan_eval: %lld images from %s%s vs %d real images of digit %lld\n", a.n,
+    printf("gan_eval: %lld images from %s%s vs %d real images of label %lld\n", a.n,
            a.checkpoint ? a.checkpoint : a.samples, step >= 0 ? "" : " (samples file)", real.n, a.digit);
     print_report(&q, &floor, step, a.n);
     free(images), free(all);

@@ -6,7 +6,9 @@
  * Draws N noise vectors z ~ U(-1, 1) from --seed, runs the generator with dropout
  * off (the exponential moving average of its weights when the checkpoint has one,
  * unless --raw), and writes either HDF5 (/images (N, rows, cols) float32 in [0, 1],
- * /noise (N, Z), attributes step and checkpoint) or a PNG grid, by the extension of --out.
+ * /noise (N, Z), attributes step and checkpoint, and what the run trained on: data, labels,
+ * digit, classifier, data_fingerprint, which gan_eval --samples follows) or a PNG grid, by
+ * the extension of --out.
  */
 #include <getopt.h>
 #include <stdio.h>
@@ -45,9 +47,12 @@ static int write_h5(const char *path, const float *images, const float *noise, i
     if (file < 0) return h5_fail(err, path, "cannot create");
     const hsize_t idims[3] = {(hsize_t)n, (hsize_t)gf->rows, (hsize_t)gf->cols};
     const hsize_t ndims[2] = {(hsize_t)n, (hsize_t)gf->noise_dim};
+    attr_list source = {0};
+    run_source_attrs(&gf->source, &source);
     int ok = h5_write_floats(file, "/images", 3, idims, images) == 0 &&
              h5_write_floats(file, "/noise", 2, ndims, noise) == 0 && h5_attr_int(file, "step", gf->step) == 0 &&
-             h5_attr_string(file, "checkpoint", checkpoint) == 0;
+             h5_attr_string(file, "checkpoint", checkpoint) == 0 && h5_write_attrs(file, &source) == 0;
+    attrs_free(&source);
     if (H5Fclose(file) < 0) ok = 0;
     return ok ? 0 : h5_fail(err, path, "writing samples");
 }

@@ -5,6 +5,8 @@
  */
 #include "options.h"
 
+#include "classifier_store.h"
+
 #include <stdlib.h>
 #include <string.h>
 
@@ -98,8 +100,9 @@ const option options[] = {
     {"eval-every", OPT_INT, F(eval_every), 0, 2000000000, NULL, "auto", EVAL_EVERY_AUTO, "auto", 0,
      "steps between quality scores (gan_eval's, 2000 samples) in history.h5 and best.h5 (0: off; auto: 20 scores "
      "per run)", NULL, 0, 0},
-    {"classifier", OPT_STRING, F(classifier), TEXT, GAN_CLASSIFIER_FILE, 1,
-     "digit classifier weights for --eval-every", NULL, 0, 0},
+    {"classifier", OPT_STRING, F(classifier), TEXT, CLASSIFIER_AUTO, 0,
+     "FILE | auto: the classifier of --data's images behind --eval-every (auto: the shipped one, or the one "
+     "cached for this data, or one trained for it first; a FILE must have been trained on --data)", NULL, 0, 0},
     {"keep-checkpoints", OPT_INT, F(keep_checkpoints), RANGE(0, 1000000), "0", 0,
      "also keep the last K checkpoints as OUT/checkpoint_STEP.h5 (0: none)", NULL, 0, 0},
     {"config", OPT_STRING, F(config), TEXT, NULL, 0,

@@ -11,6 +11,7 @@
 #include "blas.h"
 #include "build_info.h"
 #include "checkpoint.h"
+#include "classifier_store.h"
 #include "files.h"
 #include "gemm.h"
 #include "h5util.h"
@@ -42,26 +43,18 @@ static int load_images(gan_config *cfg, idx_images *img, err_buf *err)
 {
     int rc = 0;
     if (mpi_rank() == 0) {
-        struct stat st;
-        if (stat(cfg->data, &st) == 0 && S_ISDIR(st.st_mode)) { /* --data DIR: its standard IDX names */
-            char dir[sizeof cfg->data];
-            memcpy(dir, cfg->data, sizeof dir);
-            if (idx_find_in_dir(dir, cfg->data, sizeof cfg->data, cfg->labels[0] ? NULL : cfg->labels,
-                                sizeof cfg->labels, err)) {
-                err_buf inner = *err;
-                rc = err_set(err, "--data %s: %s", dir, inner.msg);
-            } else {
-                printf("data: --data %s is a directory: took %s and %s\n", dir, cfg->data, cfg->labels);
-            }
-        }
-        if (rc == 0 && !cfg->labels[0] && idx_labels_path(cfg->data, cfg->labels, sizeof cfg->labels) != 0)
-            rc = err_set(err, "--data %s: cannot derive the labels file (the name has no 'images-idx3'); "
-                              "give it with --labels", cfg->data);
+        int was_dir = 0;
+        char data[PATH_LEN];
+        snprintf(data, sizeof data, "%s", cfg->data);
+        rc = idx_resolve(data, cfg->labels, cfg->data, cfg->labels, &was_dir, err);
+        if (rc == 0 && was_dir) printf("data: --data %s is a directory: took %s and %s\n", data, cfg->data, cfg->labels);
         if (rc == 0) rc = idx_load_digit(cfg->data, cfg->labels, cfg->digit, img, err);
+        if (rc == 0) absolute_path(cfg->data), absolute_path(cfg->labels); /* the files record where, from anywhere */
     }
     if (mpi_agree(rc)) return -1;
     int dims[4] = {img->n, img->rows, img->cols, img->total};
     MPI_CHECK(MPI_Bcast(dims, 4, MPI_INT, 0, MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Bcast(&img->fingerprint, 1, MPI_UINT64_T, 0, MPI_COMM_WORLD));
     MPI_CHECK(MPI_Bcast(cfg->data, sizeof cfg->data, MPI_CHAR, 0, MPI_COMM_WORLD));
     MPI_CHECK(MPI_Bcast(cfg->labels, sizeof cfg->labels, MPI_CHAR, 0, MPI_COMM_WORLD));
     if (mpi_rank() != 0) {
@@ -82,6 +75,9 @@ static void build_attrs(run *r)
     options_attrs(&r->cfg, &r->attrs);
     attrs_string(&r->attrs, "data", r->cfg.data); /* the paths used, after defaults */
     attrs_string(&r->attrs, "labels", r->cfg.labels);
+    char fingerprint[17];
+    snprintf(fingerprint, sizeof fingerprint, "%016llx", (unsigned long long)r->fingerprint);
+    attrs_string(&r->attrs, "data_fingerprint", fingerprint); /* what the classifier must have been trained on */
     attrs_int(&r->attrs, "world_size", r->world);
     attrs_int(&r->attrs, "global_batch", r->global_batch);
     attrs_int(&r->attrs, "n_images", r->n_images);
@@ -212,6 +208,38 @@ static int load_data(run *r, idx_images *img)
         return err_set(&r->err, "%s: only %d images have label %d, fewer than the %d ranks; each rank needs at least "
                                 "one", r->cfg.data, img->n, r->cfg.digit, r->world), EXIT_RUNTIME;
     r->n_images = img->n, r->total_images = img->total, r->image_rows = img->rows, r->image_cols = img->cols;
+    r->fingerprint = img->fingerprint;
+    return RUN_READY;
+}
+
+/* With --eval-every: the classifier of this data into cfg->classifier (classifier_store.h). Rank 0
+ * finds it, or trains one into the cache while the other ranks wait; --dry-run only says so. */
+static int find_classifier(run *r)
+{
+    gan_config *c = &r->cfg;
+    if (c->eval_every == 0) return RUN_READY;
+    int rc = 0;
+    if (r->rank == 0) {
+        char path[PATH_LEN];
+        rc = classifier_find(c->classifier, NULL, r->fingerprint, c->data, path, sizeof path, &r->err);
+        if (rc < 0) {
+            err_buf why = r->err;
+            err_set(&r->err, "--classifier: %s (leave it out, or auto, to use or train one for this data; or "
+                             "--eval-every 0)", why.msg);
+        } else if (rc == CLASSIFIER_NONE && c->dry_run) {
+            printf("scores: no classifier of %s yet: the run would train one first and keep it as %s\n", c->data,
+                   path);
+            r->classifier_pending = 1, rc = 0;
+        } else if (rc == CLASSIFIER_NONE) {
+            printf("scores: no classifier of %s yet: training one (once; kept as %s)\n", c->data, path);
+            fflush(stdout);
+            rc = classifier_make(c->data, c->labels, 0, path, stdout, &r->err);
+        }
+        if (rc == 0) snprintf(c->classifier, sizeof c->classifier, "%s", path);
+    }
+    if (mpi_agree(rc)) return EXIT_RUNTIME;
+    MPI_CHECK(MPI_Bcast(c->classifier, sizeof c->classifier, MPI_CHAR, 0, MPI_COMM_WORLD));
+    MPI_CHECK(MPI_Bcast(&r->classifier_pending, 1, MPI_INT, 0, MPI_COMM_WORLD));
     return RUN_READY;
 }
 
@@ -271,7 +299,7 @@ static int setup_training(run *r, const idx_images *img)
     const int hierarchical[] = {[HIERARCHICAL_AUTO] = -1, [HIERARCHICAL_ON] = 1, [HIERARCHICAL_OFF] = 0};
     trainer_set_comm(&r->t, c->compress, c->compress_rank, hierarchical[c->hierarchical], c->overlap == OVERLAP_ON);
     int rc = 0;
-    if (r->rank == 0 && c->eval_every > 0) {
+    if (r->rank == 0 && c->eval_every > 0 && !r->classifier_pending) {
         rc = evaluator_init(&r->eval, c->classifier, c->digit, img->pixels, img->n, img->rows, img->cols,
                             hp.noise_dim, hp.g_hidden, (uint64_t)c->seed, &r->err);
         if (rc == 0) best_init(&r->best, r->eval.floor.frac_target);
@@ -292,7 +320,10 @@ static int lock_out(run *r)
 static void print_scoring(const run *r)
 {
     const gan_config *c = &r->cfg;
-    if (r->rank != 0 || c->eval_every <= 0) return;
+    if (r->rank != 0 || c->eval_every <= 0 || r->classifier_pending) return;
+    const classifier_info *k = &r->eval.clf.info;
+    printf("scores: the classifier %s (%d classes, held-out accuracy %.4f)\n", c->classifier, r->eval.clf.net.out,
+           k->held_out_accuracy);
     printf("scores: every %d steps, %d samples; OUT/best.h5 when the Frechet distance improves with a "
            "nearest-neighbour ratio >= 0.9 and >= %.2f%% classified as %d (real images: %.2f%%)%s\n",
            c->eval_every, EVAL_SAMPLES, 100 * r->best.min_frac, c->digit, 100 * r->eval.floor.frac_target,
@@ -376,6 +407,7 @@ int run_open(run *r, int argc, char **argv)
 
     idx_images img = {0};
     status = load_data(r, &img);
+    if (status == RUN_READY) status = find_classifier(r);
     if (status == RUN_READY) status = choose_precision(r);
     if (status == RUN_READY) status = size_run(r);
     if (status == RUN_READY) status = setup_training(r, &img);
