@@ -16,6 +16,8 @@ Writes PREFIX.csv and PREFIX.md (default PREFIX: DIR/sweep) with one row per run
              a best.h5, the lowest distance in /metrics
   diversity  /metrics/eval_div at the last scored row
   wall_s     seconds of training: elapsed_s at the end of each start (a resume restarts it), summed
+  notes      "unreadable: FILE (why)" for each of the run's files that could not be read (a run
+             killed on a full disk, a copy cut short): the row shows what the other files say
   status     finished | stopped | failed | running, decided from files, in this order:
                1. OUT/status, which gan_train writes: "running pid P host H" when it starts,
                   "finished|stopped|failed step S of N exit E" when it ends (exit 0, 75, other);
@@ -32,6 +34,7 @@ import csv
 import math
 import os
 import socket
+import sys
 
 import h5py
 import matplotlib
@@ -71,27 +74,33 @@ def read_config(path):
     return options, derived
 
 
-def read_history(path):
-    """/metrics columns, all cut to the rows every column has (SWMR: a row may be half appended)."""
+def read_history(path, problems):
+    """/metrics columns, all cut to the rows every column has (SWMR: a row may be half appended).
+    An unreadable file gives {} and a line in problems."""
     if not os.path.exists(path):
         return {}
-    with h5py.File(path, "r", libver="latest", swmr=True) as f:
-        cols = {}
-        for k in f["metrics"]:
-            ds = f["metrics"][k]
-            ds.refresh()
-            cols[k] = ds[()]
+    try:
+        with h5py.File(path, "r", libver="latest", swmr=True) as f:
+            cols = {}
+            for k in f["metrics"]:
+                ds = f["metrics"][k]
+                ds.refresh()
+                cols[k] = ds[()]
+    except (OSError, KeyError, ValueError) as e:
+        problems.append(f"unreadable: {os.path.basename(path)} ({e})")
+        return {}
     n = min((len(v) for v in cols.values()), default=0)
     return {k: v[:n] for k, v in cols.items()}
 
 
-def checkpoint_step(path):
+def checkpoint_step(path, problems):
     if not os.path.exists(path):
         return None, {}
     try:
         with h5py.File(path, "r") as f:
             return int(f.attrs["step"]), dict(f.attrs)
-    except (OSError, KeyError):
+    except (OSError, KeyError, ValueError) as e:
+        problems.append(f"unreadable: {os.path.basename(path)} ({e})")
         return None, {}
 
 
@@ -158,9 +167,16 @@ def main():
 
     rows, curves = [], []
     for run in runs:
-        options, derived = read_config(os.path.join(run, "config.ini"))
-        m = read_history(os.path.join(run, "history.h5"))
-        ckpt, attrs = checkpoint_step(os.path.join(run, "checkpoint.h5"))
+        problems = []
+        try:
+            options, derived = read_config(os.path.join(run, "config.ini"))
+        except (OSError, UnicodeDecodeError) as e:
+            options, derived = {}, {}
+            problems.append(f"unreadable: config.ini ({e})")
+        m = read_history(os.path.join(run, "history.h5"), problems)
+        ckpt, attrs = checkpoint_step(os.path.join(run, "checkpoint.h5"), problems)
+        for p in problems:
+            print(f"collect.py: {os.path.relpath(run, a.dir)}: {p}", file=sys.stderr)
         steps = int(options["steps"]) if "steps" in options else attrs.get("steps")
         gb = derived.get("global-batch") or attrs.get("global_batch")
         last_row = int(m["step"][-1]) if "step" in m and len(m["step"]) else None
@@ -169,7 +185,7 @@ def main():
              "images": done * int(gb) if gb else None, "final_fd": None, "final_step": None,
              "best_fd": None, "best_step": None, "diversity": None,
              "wall_s": round(wall_time(m["elapsed_s"]), 1) if "elapsed_s" in m and len(m["elapsed_s"]) else None,
-             "status": decide_status(run, ckpt, steps)}
+             "notes": "; ".join(problems), "status": decide_status(run, ckpt, steps)}
         if "eval_fd" in m:
             scored = np.flatnonzero(np.isfinite(m["eval_fd"]))
             if len(scored):
@@ -187,7 +203,7 @@ def main():
     keys = sorted({k for r in rows for k in r["options"]} - {"out"})
     differ = [k for k in keys if len({r["options"].get(k) for r in rows}) > 1]
     header = ["run"] + differ + ["step", "images", "final_fd", "final_step", "best_fd", "best_step", "diversity",
-                                 "wall_s", "status"]
+                                 "wall_s", "notes", "status"]
     table = [[r["run"]] + [r["options"].get(k, "") for k in differ] +
              [fmt(r[c]) for c in header[1 + len(differ):]] for r in rows]
 
