@@ -29,12 +29,13 @@ int atomic_link(const char *existing, const char *link_path, err_buf *err);
 /* Read all of path into *bytes (malloc'd, caller frees). */
 int read_whole_file(const char *path, unsigned char **bytes, size_t *len, err_buf *err);
 
-/* mkdir -p path; then check that it is a writable directory. `flag` names the option
+/* mkdir -p path; then check that it is a writable directory (by creating and removing a file in it). `flag` names the option
  * in messages (e.g. "--out"). */
 int make_dirs(const char *path, const char *flag, err_buf *err);
 
 /* The checks of make_dirs without creating anything (--dry-run): fails, with the message
- * make_dirs would give, where make_dirs would; 0 if it would succeed. */
+ * make_dirs would give, where make_dirs would; 0 if it would succeed. An existing directory is
+ * probed as make_dirs does (a file created and removed at once). */
 int check_dirs(const char *path, const char *flag, err_buf *err);
 
 /* path (a PATH_LEN buffer) made absolute, when it names an existing file: files that record a

@@ -110,6 +110,11 @@ same_as_real() { # DESCRIPTION ARGS...: the dry run and the real run fail alike
 same_as_real "output under a file" --steps 1 --out afile/sub
 same_as_real "missing classifier" --steps 1 --eval-every 1 --classifier /nonexistent.h5 --out cls
 same_as_real "no such digit" --steps 1 --digit 200 --out o
+# A directory that exists and passes access(2) but takes no file: /sys/kernel for root (sysfs);
+# for another user a read-only directory stands in (access(2) catches that one).
+if [ "$(id -u)" -eq 0 ]; then nofiles=/sys/kernel; else mkdir ro && chmod 555 ro && nofiles=ro; fi
+same_as_real "a directory where no file can be created" --steps 1 --out "$nofiles"
+check "its message says so" grep -q "^gan_train: error: --out $nofiles: directory is not writable" dry.txt
 check "no stray files after the failed runs" test ! -e o -a ! -e cls
 TIMEOUT=60 mpi 2 --dry-run --steps 50 --eval-every 25 --out dry/run > dry.txt 2> err.txt
 rc=$?  # before the message's $(...) resets $?

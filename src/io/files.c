@@ -122,6 +122,21 @@ int read_whole_file(const char *path, unsigned char **bytes, size_t *len, err_bu
     return 0;
 }
 
+/* Can a file be created in directory `path`? access(2) is not enough: root passes it everywhere,
+ * and /proc, a read-only mount or a full inode table refuse files to anyone. Creates and
+ * removes DIR/.gan_probe.PID. */
+static int probe_writable(const char *path, const char *flag, err_buf *err)
+{
+    char probe[PATH_LEN + 64];
+    snprintf(probe, sizeof probe, "%s/.gan_probe.%ld", path, (long)getpid());
+    int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
+    if (fd < 0) return err_set(err, "%s %s: directory is not writable: cannot create a file in it: %s", flag, path,
+                               strerror(errno));
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 int make_dirs(const char *path, const char *flag, err_buf *err)
 {
     char buf[PATH_LEN];
@@ -141,7 +156,7 @@ int make_dirs(const char *path, const char *flag, err_buf *err)
         return err_set(err, "%s %s: exists and is not a directory", flag, path);
     if (access(path, W_OK | X_OK) != 0)
         return err_set(err, "%s %s: directory is not writable: %s", flag, path, strerror(errno));
-    return 0;
+    return probe_writable(path, flag, err);
 }
 
 int check_dirs(const char *path, const char *flag, err_buf *err)
@@ -173,7 +188,7 @@ int check_dirs(const char *path, const char *flag, err_buf *err)
     if (!S_ISDIR(st.st_mode)) return err_set(err, "%s %s: exists and is not a directory", flag, path);
     if (access(path, W_OK | X_OK) != 0)
         return err_set(err, "%s %s: directory is not writable: %s", flag, path, strerror(errno));
-    return 0;
+    return probe_writable(path, flag, err);
 }
 
 void absolute_path(char *path)
