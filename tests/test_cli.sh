@@ -83,6 +83,8 @@ printf 'seed = 1\nlr = abc\n' > badvalue.ini
 expect_fail 2 "badvalue.ini:2: lr: 'abc' is not a number" --config badvalue.ini
 printf 'smoothing-style = both\n' > badchoice.ini
 expect_fail 2 "badchoice.ini:1: smoothing-style: 'both', expected target or scale" --config badchoice.ini
+printf 'steps = 5\nconfig = unknown.ini\n' > nested.ini  # refused, not silently ignored
+expect_fail 2 "nested.ini:2: 'config' cannot be set in a config file (give --config once, on the command line)" --config nested.ini
 printf 'just words\n' > noequals.ini
 expect_fail 2 "noequals.ini:1: expected 'key = value'" --config noequals.ini
 expect_fail 2 "--config missing.ini: cannot open: No such file or directory" --config missing.ini

@@ -62,7 +62,8 @@ static int file_add(config_file *f, char *text, int line, err_buf *err)
     const option *o = find_option(key);
     if (!o) return err_set(err, "%s:%d: unknown option '%s' (keys are the flags without --; see --help)", f->path, line, key);
     if (o->offset == offsetof(gan_config, config))
-        return err_set(err, "%s:%d: 'config' cannot be set in a config file", f->path, line);
+        return err_set(err, "%s:%d: 'config' cannot be set in a config file (give --config once, on the command line)",
+                       f->path, line);
     for (int j = 0; j < f->n; j++)
         if (f->entries[j].o == o)
             return err_set(err, "%s:%d: '%s' is set again (first on line %d)", f->path, line, key, f->entries[j].line);
