@@ -1,7 +1,9 @@
 # git_commit.cmake: write OUT (a C header) with the source tree's git commit, run at every
 # build (cmake -DSRC=... -DOUT=... -P git_commit.cmake). "-dirty" is appended when tracked
-# files differ from the commit. Without git or a .git (a source tarball) the commit is read
-# from SRC/GIT_COMMIT if that file exists (a release script can write it), else "unknown".
+# files differ from the commit. Without git or a .git (a source archive) the commit is read
+# from cmake/archive_commit.txt, where `git archive` substituted it (.gitattributes:
+# export-subst), else from SRC/GIT_COMMIT if that file exists (a release script can write it),
+# else "unknown".
 # The header is rewritten only when its text changes, so an unchanged tree rebuilds nothing.
 set(commit "")
 find_package(Git QUIET)
@@ -16,6 +18,12 @@ if(GIT_FOUND AND EXISTS "${SRC}/.git")
     endif()
   else()
     set(commit "")
+  endif()
+endif()
+if(commit STREQUAL "" AND EXISTS "${SRC}/cmake/archive_commit.txt")
+  file(STRINGS "${SRC}/cmake/archive_commit.txt" archived LIMIT_COUNT 1)
+  if(archived MATCHES "^[0-9a-f]+$") # not the unsubstituted $Format:...$ of a plain copy
+    string(SUBSTRING "${archived}" 0 12 commit)
   endif()
 endif()
 if(commit STREQUAL "" AND EXISTS "${SRC}/GIT_COMMIT")
