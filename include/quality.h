@@ -15,6 +15,8 @@ typedef struct {
     double nn_ratio;     /* mean distance to the nearest training image / real-to-real's */
     double background;   /* share of grey pixels (neither near-black nor stroke) / the reference's */
     double speckle;      /* share of lit pixels (> 0.1) far from any stroke: salt noise; real ~0 */
+    double impulse;      /* share of pixels off the median of their 8 neighbours by > QUALITY_IMPULSE:
+                            salt-and-pepper inside a shape as well as around it (textured data) */
 } quality;
 
 /* The background measures' thresholds (docs/quality.md, "Backgrounds"): a pixel is near-black
@@ -25,6 +27,7 @@ typedef struct {
 #define QUALITY_STROKE 0.5
 #define QUALITY_CORE 0.4
 enum { QUALITY_FAR = 3 };
+#define QUALITY_IMPULSE 0.3
 
 /* Diversity and nearest-neighbour distances use at most this many images of each set. */
 enum { QUALITY_PAIRS = 400 };

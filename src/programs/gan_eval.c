@@ -170,10 +170,13 @@ static void print_report(const quality *q, const quality *floor, long long step,
     printf("  %-28s %10.4f %12.4f\n", "nearest-neighbour ratio", q->nn_ratio, floor->nn_ratio);
     printf("  %-28s %10.4f %12.4f\n", "background grey (1 = real)", q->background, floor->background);
     printf("  %-28s %10.5f %12.5f\n", "background speckle", q->speckle, floor->speckle);
+    printf("  %-28s %10.5f %12.5f\n", "salt and pepper", q->impulse, floor->impulse);
     printf("RESULT step=%lld n=%lld frac=%.4f conf=%.4f fd=%.4f div=%.4f nn=%.4f floor_frac=%.4f floor_fd=%.4f "
-           "floor_div=%.4f floor_nn=%.4f bg=%.4f speckle=%.5f floor_bg=%.4f floor_speckle=%.5f\n", step, n,
+           "floor_div=%.4f floor_nn=%.4f bg=%.4f speckle=%.5f floor_bg=%.4f floor_speckle=%.5f impulse=%.5f "
+           "floor_impulse=%.5f\n", step, n,
            q->frac_target, q->confidence, q->frechet, q->diversity, q->nn_ratio, floor->frac_target, floor->frechet,
-           floor->diversity, floor->nn_ratio, q->background, q->speckle, floor->background, floor->speckle);
+           floor->diversity, floor->nn_ratio, q->background, q->speckle, floor->background, floor->speckle, q->impulse,
+           floor->impulse);
 }
 
 /* The real images to score against: the flags, else what the scored file records (`src`), else

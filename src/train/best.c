@@ -30,9 +30,9 @@ quality best_score(evaluator *e, const trainer *t, int digit, long long step)
     const mlp g = t->ema ? mlp_view(&t->model.g, t->ema) : t->model.g;
     quality q = evaluator_score(e, &g, t->model.hp.leaky_alpha);
     printf("quality at step %lld%s: %.1f%% classified as %d, Frechet distance %.2f (real/real %.2f), "
-           "diversity %.2f, nearest-neighbour ratio %.2f, background %.2f, speckle %.4f\n", step,
+           "diversity %.2f, nearest-neighbour ratio %.2f, background %.2f, speckle %.4f, salt and pepper %.4f\n", step,
            t->ema ? " (EMA)" : "", 100 * q.frac_target, digit, q.frechet, e->floor.frechet, q.diversity,
-           q.nn_ratio, q.background, q.speckle);
+           q.nn_ratio, q.background, q.speckle, q.impulse);
     fflush(stdout);
     return q;
 }
