@@ -31,6 +31,7 @@ typedef struct {
     int d_hidden;             /* discriminator hidden width */
     double leaky_alpha;       /* LeakyReLU negative slope */
     double dropout;           /* generator dropout rate (training only) */
+    double r1;                /* R1 penalty weight on D's real inputs; 0 = off */
     /* loss */
     double label_smoothing;   /* s: one-sided smoothing of the real label */
     int smoothing_style;      /* enum smoothing_style */

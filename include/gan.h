@@ -36,6 +36,7 @@ typedef struct {
     int augment;         /* AUG_* flags (augment.h): D's inputs, real and fake; 0 = none */
     int image_cols;      /* image width (rows = X / cols), for the augmentation */
     int precision;       /* GEMM_FP32 or GEMM_BF16: the matrix products of both passes (gemm.h) */
+    float r1;            /* R1 penalty weight gamma (gan_r1_penalty); 0 = none */
     adam_config adam;
 } gan_hparams;
 
@@ -63,6 +64,10 @@ typedef struct {
     augment_params *aug; /* (2B) this step's draws, real rows then fake rows */
     float *d_aug;    /* (2B, X)   what D sees: d_in augmented */
     float *g_daug;   /* (B, X)    dLoss/d(augmented G(z)) */
+    /* With the R1 penalty only (NULL otherwise): */
+    float *r1_gh;    /* (B, Hd)   dD/d(hidden pre-activation) of the real rows, then its gradient */
+    float *r1_gx;    /* (B, X)    dD/dx of the real rows */
+    double r1_value; /* this step's penalty */
 } gan;
 
 /* Per-step losses and mean discriminator outputs, on this rank's batch. */
@@ -70,6 +75,7 @@ typedef struct {
     double d_loss, g_loss;
     double d_real; /* mean D(x) = sigmoid(logit) on real images */
     double d_fake; /* mean D(G(z)) before D's update */
+    double r1;     /* the R1 penalty added to D's loss (not counted in d_loss); 0 without it */
 } gan_stats;
 
 /* Allocate both networks (zeroed; see gan_init_weights) and all activations. */

@@ -61,6 +61,11 @@ mpi 2 --steps 3 "${common[@]}" --overlap off --out ov_off > /dev/null 2>&1
 mpi 2 --steps 3 "${common[@]}" --overlap on --out ov_on > /dev/null 2>&1
 check "--overlap on: 3 steps within float rounding of --overlap off" $PY "$HERE/close_state.py" ov_off/checkpoint.h5 ov_on/checkpoint.h5 1e-4
 check "--overlap on: ... the same draws and data order" $PY "$HERE/same_state.py" ov_off/checkpoint.h5 ov_on/checkpoint.h5 --same /state/ranks /state/orders /state/stats
+mpi 2 --steps 3 "${common[@]}" --r1 5 --overlap off --out r1_off > /dev/null 2>&1
+mpi 2 --steps 3 "${common[@]}" --r1 5 --overlap on --out r1_on > /dev/null 2>&1
+check "--r1 with --overlap on (the penalty in D's real half): within float rounding of --overlap off" \
+  $PY "$HERE/close_state.py" r1_off/checkpoint.h5 r1_on/checkpoint.h5 1e-4
+check "--r1 changes D's update" $PY "$HERE/same_state.py" ov_off/checkpoint.h5 r1_off/checkpoint.h5 --differ /discriminator/dense1/kernel
 for form in none powersgd:2; do
   mpi 2 --steps 100 "${common[@]}" --overlap on --compress $form --out ofull > ofull.log 2>&1
   check "--overlap on --compress $form: exit 0" test $? -eq 0

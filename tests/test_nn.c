@@ -272,7 +272,7 @@ static double d_loss_at(gan *m)
     gan_stats st;
     gan_discriminator_forward(m);
     gan_discriminator_backward(m, &st);
-    return st.d_loss;
+    return st.d_loss + st.r1; /* the loss D's gradients are of */
 }
 
 static double g_loss_at(gan *m)
@@ -312,13 +312,43 @@ static void check_net_grads(gan *m, mlp *net, double (*loss)(gan *), const char 
     free(analytic);
 }
 
-static void test_gan_steps(int smooth_by_scale, int augment, int precision)
+/* The R1 penalty's value against gamma/2 · mean |dD/dx|² with dD/dx by central differences of
+ * D's logit in each real input pixel (D's input as it saw it: augmented when that is on). */
+static void check_r1_value(gan *m, double got)
+{
+    const int B = m->B, X = m->hp.image_size, Hd = m->hp.d_hidden;
+    float *in = m->d_aug ? m->d_aug : m->d_in;
+    double want = 0;
+    for (int b = 0; b < B; b++)
+        for (int i = 0; i < X; i++) {
+            double logit[2];
+            for (int k = 0; k < 2; k++) {
+                float *x = in + (size_t)b * X, saved = x[i];
+                x[i] = saved + (k ? -1e-3f : 1e-3f);
+                double z = m->d.b2[0];
+                for (int j = 0; j < Hd; j++) {
+                    double a = m->d.b1[j];
+                    for (int p = 0; p < X; p++) a += (double)x[p] * m->d.w1[(size_t)p * Hd + j];
+                    z += (a > 0 ? a : m->hp.leaky_alpha * a) * m->d.w2[j];
+                }
+                logit[k] = z;
+                x[i] = saved;
+            }
+            const double g = (logit[0] - logit[1]) / 2e-3;
+            want += g * g;
+        }
+    want *= 0.5 * m->hp.r1 / B;
+    CHECK(fabs(got - want) <= 1e-3 * want + 1e-6, "R1 penalty %g, by finite differences of the logit %g", got, want);
+    printf("  R1 penalty %.6f, by finite differences %.6f\n", got, want);
+}
+
+static void test_gan_steps(int smooth_by_scale, int augment, int precision, float r1)
 {
     /* 8x8 images with augmentation (a shift and a cutout must fit), 8 pixels without. */
     const gan_hparams hp = {.noise_dim = 5, .g_hidden = 7, .d_hidden = 6, .image_size = augment ? 64 : 8,
                             .leaky_alpha = 0.2f, .dropout = 0.3f, .smoothing = 0.1f,
                             .smooth_by_scale = smooth_by_scale, .augment = augment, .image_cols = 8,
-                            .precision = precision, .adam = {1e-3, 0.9, 0.999, 1e-8}};
+                            .precision = precision, .r1 = r1, .adam = {1e-3, 0.9, 0.999, 1e-8}};
     gan m;
     gan_init(&m, &hp, 4);
     rng_t r = rng_make(5, 1);
@@ -331,7 +361,7 @@ static void test_gan_steps(int smooth_by_scale, int augment, int precision)
 
     char what[64];
     const char *style = augment ? "augmented" : smooth_by_scale ? "scale" : "target";
-    snprintf(what, sizeof what, "D step (%s%s)", style, precision == GEMM_BF16 ? ", bf16" : "");
+    snprintf(what, sizeof what, "D step (%s%s%s)", style, precision == GEMM_BF16 ? ", bf16" : "", r1 > 0 ? ", R1" : "");
     check_net_grads(&m, &m.d, d_loss_at, what);
     what[0] = 'G';
     check_net_grads(&m, &m.g, g_loss_at, what);
@@ -346,6 +376,7 @@ static void test_gan_steps(int smooth_by_scale, int augment, int precision)
         want += -w * (t * log(pr) + (1 - t) * log(1 - pr)) - log(1 - pf);
     }
     CHECK_NEAR(st.d_loss, want / m.B, 1e-5);
+    if (r1 > 0) check_r1_value(&m, st.r1);
     gan_free(&m);
 }
 
@@ -536,11 +567,13 @@ int main(void)
     test_adam_bitwise();
     test_rng_bulk();
     test_init();
-    test_gan_steps(0, 0, GEMM_FP32);
-    test_gan_steps(1, 0, GEMM_FP32);
-    test_gan_steps(0, AUG_TRANSLATE | AUG_CUTOUT, GEMM_FP32);
-    test_gan_steps(0, 0, GEMM_BF16);
-    test_gan_steps(0, AUG_TRANSLATE | AUG_CUTOUT, GEMM_BF16);
+    test_gan_steps(0, 0, GEMM_FP32, 0);
+    test_gan_steps(1, 0, GEMM_FP32, 0);
+    test_gan_steps(0, AUG_TRANSLATE | AUG_CUTOUT, GEMM_FP32, 0);
+    test_gan_steps(0, 0, GEMM_BF16, 0);
+    test_gan_steps(0, AUG_TRANSLATE | AUG_CUTOUT, GEMM_BF16, 0);
+    test_gan_steps(0, 0, GEMM_FP32, 0.7f);
+    test_gan_steps(1, AUG_TRANSLATE | AUG_CUTOUT, GEMM_FP32, 2.0f);
     test_bf16_gradients();
     test_augment();
     test_scale_rule();

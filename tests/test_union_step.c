@@ -185,9 +185,10 @@ int main(int argc, char **argv)
 
     const adam_config adam = {1e-3, 0.9, 0.999, 1e-8};
     const config configs[] = {
-        {"dropout 0.2, translate+cutout, lr factor 0.5",
+        {"dropout 0.2, translate+cutout, R1 1, lr factor 0.5",
          {.noise_dim = 10, .g_hidden = 16, .d_hidden = 12, .image_size = X, .leaky_alpha = 0.01f, .dropout = 0.2f,
-          .smoothing = 0.1f, .smooth_by_scale = 0, .augment = AUG_TRANSLATE | AUG_CUTOUT, .image_cols = SIDE, .adam = adam},
+          .smoothing = 0.1f, .smooth_by_scale = 0, .augment = AUG_TRANSLATE | AUG_CUTOUT, .image_cols = SIDE, .r1 = 1.0f,
+          .adam = adam},
          3, 0.5},
         {"no dropout, no augmentation, smoothing by scale",
          {.noise_dim = 10, .g_hidden = 16, .d_hidden = 12, .image_size = X, .leaky_alpha = 0.01f, .dropout = 0.0f,

@@ -8,6 +8,7 @@
  */
 #include "gan.h"
 
+#include <cblas.h>
 #include <stdlib.h>
 
 #include "common.h"
@@ -42,6 +43,11 @@ void gan_init(gan *m, const gan_hparams *hp, int B)
         m->d_aug = xmalloc(sizeof(float) * 2 * B * X);
         m->g_daug = xmalloc(sizeof(float) * B * X);
     }
+    m->r1_gh = NULL, m->r1_gx = NULL, m->r1_value = 0;
+    if (hp->r1 > 0) {
+        m->r1_gh = xmalloc(sizeof(float) * B * Hd);
+        m->r1_gx = xmalloc(sizeof(float) * B * X);
+    }
 }
 
 void gan_free(gan *m)
@@ -52,7 +58,7 @@ void gan_free(gan *m)
     float *bufs[] = {m->z,       m->g_pre1,  m->g_act1,   m->g_mask, m->d_in,   m->d_pre1,
                      m->d_act1,  m->d_logit, m->d_dlogit, m->d_dh,   m->g_dout, m->g_dh, m->d_terms, m->d_prob};
     for (size_t i = 0; i < sizeof bufs / sizeof bufs[0]; i++) free(bufs[i]);
-    free(m->aug), free(m->d_aug), free(m->g_daug);
+    free(m->aug), free(m->d_aug), free(m->g_daug), free(m->r1_gh), free(m->r1_gx);
 }
 
 void gan_init_weights(gan *m, rng_t *rng)
@@ -133,6 +139,37 @@ void gan_discriminator_forward_fake(gan *m)
     discriminator_forward(m, m->B, m->B);
 }
 
+/*
+ * R1 (Mescheder et al., 2018): gamma/2 · mean over the real rows of |dD/dx|², on D's real inputs
+ * as D saw them (augmented when augmentation is on). It keeps D's surface flat around the data,
+ * so D cannot answer fine pixel noise with steep slopes. For this D, dD/dx = W1·(s ⊙ w2) with s
+ * the LeakyReLU slope of each hidden unit (1 or alpha), piecewise constant: the penalty's
+ * gradient reaches W1 and w2 only. Its products run in fp32 on the master weights whatever the
+ * precision. Adds the gradient to dslab (D's gradient slab) and keeps the value in m->r1_value.
+ */
+static void r1_penalty(gan *m, float *dslab)
+{
+    const gan_hparams *hp = &m->hp;
+    m->r1_value = 0;
+    if (!(hp->r1 > 0)) return;
+    const int B = m->B, X = hp->image_size, Hd = hp->d_hidden;
+    const float *pre = m->d_pre1, *w1 = m->d.w1, *w2 = m->d.w2; /* real rows come first */
+    float *gh = m->r1_gh, *gx = m->r1_gx, *dw1 = dslab, *dw2 = dslab + (size_t)X * Hd + Hd;
+    for (size_t i = 0; i < (size_t)B * Hd; i++) gh[i] = (pre[i] > 0.0f ? 1.0f : hp->leaky_alpha) * w2[i % Hd];
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasTrans, B, X, Hd, 1.0f, gh, Hd, w1, Hd, 0.0f, gx, X);
+    double sum = 0;
+    for (size_t i = 0; i < (size_t)B * X; i++) sum += (double)gx[i] * gx[i];
+    m->r1_value = 0.5 * hp->r1 * sum / B;
+    const float scale = hp->r1 / B; /* d(penalty)/d(gx) = scale · gx */
+    cblas_sgemm(CblasRowMajor, CblasTrans, CblasNoTrans, X, Hd, B, scale, gx, X, gh, Hd, 1.0f, dw1, Hd);
+    cblas_sgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, B, Hd, X, scale, gx, X, w1, Hd, 0.0f, gh, Hd);
+    for (int j = 0; j < Hd; j++) {
+        double acc = 0;
+        for (int b = 0; b < B; b++) acc += gh[(size_t)b * Hd + j] * (pre[(size_t)b * Hd + j] > 0.0f ? 1.0f : hp->leaky_alpha);
+        dw2[j] += (float)acc;
+    }
+}
+
 void gan_discriminator_half(gan *m, int half, float *dslab, void (*between)(void *), void *arg)
 {
     const gan_hparams *hp = &m->hp;
@@ -160,6 +197,7 @@ void gan_discriminator_half(gan *m, int half, float *dslab, void (*between)(void
     leaky_relu_backward(dh, dh, m->d_pre1 + (size_t)first * Hd, B * Hd, hp->leaky_alpha);
     between(arg);
     dense_backward(&m->mm, NULL, dslab, dslab + b1, dh, in, m->d.w1, B, X, Hd);
+    if (half == 0) r1_penalty(m, dslab);
     between(arg);
 }
 
@@ -175,6 +213,7 @@ void gan_discriminator_stats(const gan *m, gan_stats *st)
     st->d_loss = loss / B;
     st->d_real = d_real / B;
     st->d_fake = d_fake / B;
+    st->r1 = m->r1_value;
 }
 
 void gan_discriminator_backward(gan *m, gan_stats *st)
@@ -202,6 +241,8 @@ void gan_discriminator_backward(gan *m, gan_stats *st)
     dense_backward(&m->mm, m->d_dh, m->d.dw2, m->d.db2, m->d_dlogit, m->d_act1, m->d.w2, 2 * B, Hd, 1);
     leaky_relu_backward(m->d_dh, m->d_dh, m->d_pre1, 2 * B * Hd, hp->leaky_alpha);
     dense_backward(&m->mm, NULL, m->d.dw1, m->d.db1, m->d_dh, d_input(m), m->d.w1, 2 * B, X, Hd);
+    r1_penalty(m, m->d.grads);
+    st->r1 = m->r1_value;
 }
 
 void gan_generator_backward(gan *m, gan_stats *st)

@@ -47,6 +47,9 @@ const option options[] = {
     {"d-hidden", OPT_INT, F(d_hidden), RANGE(1, 65536), "128", 0, "discriminator hidden units", NULL, 0, 0},
     {"leaky-alpha", OPT_DOUBLE, F(leaky_alpha), RANGE(0, 1), "0.01", 0, "LeakyReLU negative slope", NULL, 0, 0},
     {"dropout", OPT_DOUBLE, F(dropout), RANGE(0, 0.99), "0.2", 0, "generator dropout rate, training only", NULL, 0, 0},
+    {"r1", OPT_DOUBLE, F(r1), RANGE(0, 1e4), "0", 0,
+     "R1 penalty gamma: D's loss + gamma/2 mean |dD/dx|^2 on real images, which keeps D flat around the data "
+     "(0: off; docs/quality.md)", NULL, 0, 0},
     {"label-smoothing", OPT_DOUBLE, F(label_smoothing), RANGE(0, 0.5), "0.1", 0,
      "one-sided smoothing s of the real label", NULL, 0, 0},
     {"smoothing-style", OPT_CHOICE, F(smoothing_style), WORDS(smoothing_words), "target", 0,

@@ -289,7 +289,7 @@ static int setup_training(run *r, const idx_images *img)
         .image_size = img->rows * img->cols, .leaky_alpha = (float)c->leaky_alpha,
         .dropout = (float)c->dropout, .smoothing = (float)c->label_smoothing,
         .smooth_by_scale = c->smoothing_style == SMOOTH_SCALE, .augment = c->augment,
-        .image_cols = img->cols, .precision = r->precision,
+        .image_cols = img->cols, .precision = r->precision, .r1 = (float)c->r1,
         .adam = {r->adam.lr, r->adam.beta1, r->adam.beta2, r->adam.epsilon},
     };
     trainer_init(&r->t, &hp, c->batch_size, img->pixels, img->n, (uint64_t)c->seed, MPI_COMM_WORLD);

@@ -339,7 +339,7 @@ gan_stats trainer_take_stats(trainer *t)
     MPI_CHECK(MPI_Allreduce(MPI_IN_PLACE, buf, 7, MPI_DOUBLE, MPI_SUM, t->comm));
     t->interval_compute_s = buf[5] / t->world, t->interval_comm_s = buf[6] / t->world;
     double n = buf[4] > 0 ? buf[4] : NAN; /* NaN: every step since the last call was skipped */
-    gan_stats mean = {buf[0] / n, buf[1] / n, buf[2] / n, buf[3] / n};
+    gan_stats mean = {.d_loss = buf[0] / n, .g_loss = buf[1] / n, .d_real = buf[2] / n, .d_fake = buf[3] / n};
     memset(&t->sum, 0, sizeof t->sum);
     t->sum_steps = 0;
     return mean;
@@ -410,7 +410,7 @@ void trainer_gather_state(const trainer *t, run_state *rs)
 
 static void set_stats(trainer *t, const double *row)
 {
-    t->sum = (gan_stats){row[0], row[1], row[2], row[3]};
+    t->sum = (gan_stats){.d_loss = row[0], .g_loss = row[1], .d_real = row[2], .d_fake = row[3]};
     t->sum_steps = (long long)row[4];
 }
 
