@@ -23,6 +23,7 @@ typedef struct {
     int world;                /* ranks */
     const char *hosts;        /* " on M hosts: a (2), ..." as the start-up line prints it */
     long long global_batch;   /* batch-size x ranks */
+    int batch_capped;         /* --batch-size auto lowered the batch to fit the data (schedule_batch) */
     int n_images, total_images, image_rows, image_cols;
     long long first_step;     /* 0, or the step a --resume continues from */
     const char *resumed_from; /* the checkpoint, or "" */

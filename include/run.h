@@ -30,6 +30,7 @@ typedef struct {
     gan_config cfg;
     int rank, world;
     long long global_batch;
+    batch_plan batch;  /* --batch-size resolved for the data and the ranks (schedule_batch) */
     int n_images, total_images, image_rows, image_cols; /* the selected digit's images */
     uint64_t fingerprint; /* of the data and labels files (idx.h): the classifier must match it */
     int classifier_pending; /* --dry-run: no classifier fits the data yet; the real run would train one */

@@ -6,6 +6,7 @@
 #include "options.h"
 
 #include "classifier_store.h"
+#include "schedule.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -60,8 +61,9 @@ const option options[] = {
     {"epsilon", OPT_DOUBLE, F(epsilon), RANGE(1e-30, 1), "1e-8", 0, "Adam epsilon", NULL, 0, 0},
     {"cooldown", OPT_DOUBLE, F(cooldown), RANGE(0, 1), "0.25", 0,
      "decay the lr linearly to 0 over this last share of the steps (0: constant lr)", NULL, 0, 0},
-    {"batch-size", OPT_INT, F(batch_size), RANGE(1, 1 << 20), "64", 0, "images per rank per step (global = x ranks)",
-     NULL, 0, 0},
+    {"batch-size", OPT_INT, F(batch_size), 1, 1 << 20, NULL, "auto", BATCH_AUTO, "auto", 0,
+     "images per rank per step (global = x ranks); auto: 64, or fewer when 64 x ranks would exceed the training "
+     "images (then the most whose global batch does not)", NULL, 0, 0},
     {"steps", OPT_INT, F(steps), 1, 2000000000, NULL, "auto", 0, "auto", 0,
      "training iterations (each: a D step, then a G step); auto: --images / global batch", NULL, 0, 0},
     {"images", OPT_COUNT, F(images), RANGE(1, 1e15), "5120000", 0,

@@ -85,6 +85,9 @@ static void write_derived(FILE *f, const gan_config *cfg, const run_facts *x)
                "# world-size = %d\n# global-batch = %lld\n"
                "# images = %d of %d have label %d (%dx%d)\n",
             x->world, x->global_batch, x->n_images, x->total_images, cfg->digit, x->image_rows, x->image_cols);
+    if (x->batch_capped)
+        fprintf(f, "# batch-size = %d: --batch-size auto, as %d x %d ranks would exceed the %d training images\n",
+                cfg->batch_size, BATCH_DEFAULT, x->world, x->n_images);
     fprintf(f, "# images-per-run = %lld (steps x global batch)\n", (long long)cfg->steps * x->global_batch);
     const adam_scaled a = schedule_adam(cfg, x->global_batch);
     fprintf(f, "# effective Adam (--scale-rule %s, %.6g x reference batch %d): lr = %.9g, beta1 = %.9g, "

@@ -80,6 +80,7 @@ static void build_attrs(run *r)
     attrs_string(&r->attrs, "data_fingerprint", fingerprint); /* what the classifier must have been trained on */
     attrs_int(&r->attrs, "world_size", r->world);
     attrs_int(&r->attrs, "global_batch", r->global_batch);
+    attrs_int(&r->attrs, "batch_capped", r->batch.capped); /* 1: --batch-size auto fitted it to the data */
     attrs_int(&r->attrs, "n_images", r->n_images);
     attrs_int(&r->attrs, "image_rows", r->image_rows);
     attrs_int(&r->attrs, "image_cols", r->image_cols);
@@ -127,6 +128,22 @@ static void print_comm_plan(const run *r)
            k->hierarchical ? "; hierarchical: within each host first, one rank per host on the network" : "");
 }
 
+/* Rank 0: when the global batch outgrows the data, what that means and what the run does. */
+static void print_batch_fit(const run *r)
+{
+    const long long n = r->n_images, global = r->global_batch;
+    if (r->batch.capped)
+        printf("batch: %d per rank x %d ranks would be %lld images a step, more than the %lld training images; "
+               "--batch-size auto takes %d per rank (global %lld), so that a step sees each image at most once "
+               "(docs/quality.md)\n", BATCH_DEFAULT, r->world, (long long)BATCH_DEFAULT * r->world, n,
+               r->cfg.batch_size, global);
+    else if (r->batch.over)
+        printf("warning: the global batch of %lld is %.1fx the %lld training images: each step sees every image "
+               "about %.1f times, which on the shipped zeros makes grainy samples (docs/quality.md); --batch-size "
+               "auto would take %lld per rank\n", global, (double)global / n, n, (double)global / n,
+               n / r->world > 1 ? n / r->world : 1);
+}
+
 static void print_banner(const run *r)
 {
     const gan_config *c = &r->cfg;
@@ -146,6 +163,7 @@ static void print_banner(const run *r)
            m->d.n_params, c->batch_size, r->global_batch, c->steps);
     if (c->images > 0)
         printf("length: %lld images = %d steps of %lld (--images)\n", c->images, c->steps, r->global_batch);
+    print_batch_fit(r);
     const adam_scaled *a = &r->adam;
     printf("optimizer: Adam lr %.4g, beta1 %.4g, beta2 %.6g, epsilon %.3g (--scale-rule %s, global batch %lld = "
            "%.4g x reference %d; given lr %g, beta1 %g, beta2 %g, epsilon %g)%s\n", a->lr, a->beta1, a->beta2,
@@ -240,6 +258,14 @@ static int find_classifier(run *r)
     if (mpi_agree(rc)) return EXIT_RUNTIME;
     MPI_CHECK(MPI_Bcast(c->classifier, sizeof c->classifier, MPI_CHAR, 0, MPI_COMM_WORLD));
     MPI_CHECK(MPI_Bcast(&r->classifier_pending, 1, MPI_INT, 0, MPI_COMM_WORLD));
+    return RUN_READY;
+}
+
+/* --batch-size for the data and the ranks (schedule_batch): the number the run trains with. */
+static int size_batch(run *r)
+{
+    r->batch = schedule_batch(r->cfg.batch_size, r->n_images, r->world);
+    r->cfg.batch_size = r->batch.per_rank;
     return RUN_READY;
 }
 
@@ -356,7 +382,7 @@ static int resume_run(run *r)
 static run_facts gather_facts(const run *r, int argc, char **argv, char *hosts, size_t len)
 {
     launch_describe_hosts(hosts, len, r->world);
-    return (run_facts){argc, argv, r->world, hosts, r->global_batch, r->n_images, r->total_images,
+    return (run_facts){argc, argv, r->world, hosts, r->global_batch, r->batch.capped, r->n_images, r->total_images,
                        r->image_rows, r->image_cols, r->t.step, r->cfg.resume};
 }
 
@@ -408,6 +434,7 @@ int run_open(run *r, int argc, char **argv)
     idx_images img = {0};
     status = load_data(r, &img);
     if (status == RUN_READY) status = find_classifier(r);
+    if (status == RUN_READY) status = size_batch(r);
     if (status == RUN_READY) status = choose_precision(r);
     if (status == RUN_READY) status = size_run(r);
     if (status == RUN_READY) status = setup_training(r, &img);

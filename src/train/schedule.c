@@ -3,6 +3,20 @@
 
 #include <math.h>
 
+batch_plan schedule_batch(int asked, long long n_images, int world)
+{
+    batch_plan p = {asked, 0, 0};
+    if (asked == BATCH_AUTO) {
+        p.per_rank = BATCH_DEFAULT;
+        if ((long long)BATCH_DEFAULT * world > n_images) {
+            p.per_rank = n_images / world > 1 ? (int)(n_images / world) : 1;
+            p.capped = 1;
+        }
+    }
+    p.over = (long long)p.per_rank * world > n_images;
+    return p;
+}
+
 /*
  * Adam's settings for a global batch kappa times the reference batch.
  *   sqrt   (Malladi et al. 2022, "On the SDEs and Scaling Rules for Adaptive Gradient
