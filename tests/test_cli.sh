@@ -99,6 +99,25 @@ check "the file's value is used" grep -qx "lr = 0.002" dry.txt
 check "the file's preset is applied" grep -qx "batch-size = 1" dry.txt
 check "the dry run wrote nothing" test ! -e never
 
+# ---- --batch-size auto: the global batch never outgrows the data (100 images, 2 ranks) ----------
+$PY - <<'PY'
+import gzip, struct
+import numpy as np
+x = np.random.default_rng(1).integers(0, 256, (100, 28, 28), dtype=np.uint8)
+with gzip.open("small-images-idx3-ubyte.gz", "wb") as f: f.write(struct.pack(">IIII", 0x803, 100, 28, 28) + x.tobytes())
+with gzip.open("small-labels-idx1-ubyte.gz", "wb") as f: f.write(struct.pack(">II", 0x801, 100) + bytes(100))
+PY
+TIMEOUT=60 mpi 2 --data small-images-idx3-ubyte.gz --dry-run --out never > small.txt 2> err.txt
+check "--batch-size auto on 100 images and 2 ranks: 50 per rank, said at start: $(grep '^batch:' small.txt)" \
+  grep -q "^batch: 64 per rank x 2 ranks would be 128 images a step, more than the 100 training images; --batch-size auto takes 50 per rank (global 100)" small.txt
+check "... and recorded in config.ini" bash -c "grep -qx 'batch-size = 50' small.txt && grep -q '^# batch-size = 50: --batch-size auto' small.txt"
+TIMEOUT=60 mpi 2 --data small-images-idx3-ubyte.gz --batch-size 64 --dry-run --out never > small.txt 2> err.txt
+check "an explicit --batch-size 64 is kept, with a warning" \
+  bash -c "grep -q 'batch 64 per rank, global 128' small.txt && grep -q '^warning: the global batch of 128 is 1.3x the 100 training images' small.txt"
+TIMEOUT=60 mpi 2 --dry-run --out never > small.txt 2> err.txt
+check "the shipped zeros on 2 ranks: 64 per rank, nothing said" \
+  bash -c "grep -q 'batch 64 per rank, global 128' small.txt && ! grep -q '^batch:' small.txt"
+
 # ---- --dry-run: bad input gives the real run's message and status -------------------------
 same_as_real() { # DESCRIPTION ARGS...: the dry run and the real run fail alike
   local what=$1; shift

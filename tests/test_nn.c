@@ -487,6 +487,27 @@ static void test_augment(void)
 }
 
 /* --scale-rule against values computed by hand (lr 1e-3, betas 0.9 / 0.999, eps 1e-8, ref 64). */
+/* --batch-size auto by hand: 64 per rank until 64 x ranks exceeds the images, then images / ranks. */
+static void test_batch_rule(void)
+{
+    const struct { int asked; long long n; int world, per_rank, capped, over; } cases[] = {
+        {BATCH_AUTO, 1001, 8, 64, 0, 0},  /* 512 <= 1001 */
+        {BATCH_AUTO, 1024, 16, 64, 0, 0}, /* exactly the data */
+        {BATCH_AUTO, 1001, 16, 62, 1, 0}, /* 1024 > 1001: 62 x 16 = 992 */
+        {BATCH_AUTO, 1001, 32, 31, 1, 0},
+        {BATCH_AUTO, 1001, 64, 15, 1, 0},
+        {BATCH_AUTO, 40, 64, 1, 1, 1},    /* fewer images than ranks: 1 each, still over */
+        {64, 1001, 32, 64, 0, 1},         /* an explicit batch is kept, flagged */
+        {16, 1001, 32, 16, 0, 0},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        batch_plan p = schedule_batch(cases[i].asked, cases[i].n, cases[i].world);
+        CHECK(p.per_rank == cases[i].per_rank && p.capped == cases[i].capped && p.over == cases[i].over,
+              "schedule_batch(%d, %lld, %d) = {%d, %d, %d}, want {%d, %d, %d}", cases[i].asked, cases[i].n,
+              cases[i].world, p.per_rank, p.capped, p.over, cases[i].per_rank, cases[i].capped, cases[i].over);
+    }
+}
+
 static void test_scale_rule(void)
 {
     gan_config c;
@@ -577,5 +598,6 @@ int main(void)
     test_bf16_gradients();
     test_augment();
     test_scale_rule();
+    test_batch_rule();
     return check_summary("test_nn");
 }
