@@ -40,10 +40,12 @@ int classifier_find(const char *named, const char *recorded, uint64_t fingerprin
 
 /*
  * Train a classifier on every class of the IDX pair data + labels (epochs 0: from
- * CLASSIFIER_IMAGE_BUDGET) and write it to path atomically, making its directory; progress
- * lines go to `progress` (may be NULL). Returns 0, or -1 with a message.
+ * CLASSIFIER_IMAGE_BUDGET) and write it to path atomically, making its directory first; progress
+ * lines go to `progress` (may be NULL). It holds PATH.lock meanwhile: with `reuse`, a classifier
+ * of this data that another process wrote there while this one waited is taken instead of
+ * trained again (runs of a sweep starting together train it once). Returns 0, or -1 with a message.
  */
-int classifier_make(const char *data, const char *labels, int epochs, const char *path, FILE *progress,
+int classifier_make(const char *data, const char *labels, int epochs, const char *path, int reuse, FILE *progress,
                     err_buf *err);
 
 /* The epochs classifier_make trains for n training images when given 0. */

@@ -17,18 +17,11 @@ typedef struct {
     int n, rows, cols;
     int total;       /* images in the file before selecting one label */
     int classes;     /* the largest label in the file + 1 */
-    uint64_t fingerprint; /* of the whole content of both files, whatever is selected (idx_fingerprint) */
+    uint64_t fingerprint; /* of the whole content of both files, whatever is selected (idx_hash below) */
 } idx_images;
 
 enum { IDX_ALL = -1 };
 
-/*
- * Read an images file and its labels file, check that both are well-formed
- * and agree on the count, and keep only the images whose label is `digit`
- * (IDX_ALL: every image).
- * On success returns 0 and fills *out (free it with idx_free). On error
- * returns -1 with a message naming the file and what was wrong; *out is empty.
- */
 /* A dataset's fingerprint: 64-bit FNV-1a over the decoded content (the image count, rows, cols, every
  * label, every pixel), so a raw and a gzip copy of the same files agree and any changed byte differs.
  * It keys the classifiers (classifier.h5's data_fingerprint). */
@@ -38,6 +31,13 @@ typedef struct {
 idx_hash idx_hash_start(void);
 void idx_hash_bytes(idx_hash *h, const void *bytes, size_t n);
 
+/*
+ * Read an images file and its labels file, check that both are well-formed
+ * and agree on the count, and keep only the images whose label is `digit`
+ * (IDX_ALL: every image).
+ * On success returns 0 and fills *out (free it with idx_free). On error
+ * returns -1 with a message naming the file and what was wrong; *out is empty.
+ */
 int idx_load_digit(const char *images_path, const char *labels_path, int digit, idx_images *out,
                    err_buf *err);
 

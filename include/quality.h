@@ -16,7 +16,8 @@ typedef struct {
     double background;   /* share of grey pixels (neither near-black nor stroke) / the reference's */
     double speckle;      /* share of lit pixels (> 0.1) far from any stroke: salt noise; real ~0 */
     double impulse;      /* share of pixels off the median of their 8 neighbours by > QUALITY_IMPULSE:
-                            salt-and-pepper inside a shape as well as around it (textured data) */
+                            salt-and-pepper inside a shape as well as around it (textured data);
+                            NaN for images that are not square */
 } quality;
 
 /* The background measures' thresholds (docs/quality.md, "Backgrounds"): a pixel is near-black

@@ -33,6 +33,7 @@ typedef struct {
     batch_plan batch;  /* --batch-size resolved for the data and the ranks (schedule_batch) */
     int n_images, total_images, image_rows, image_cols; /* the selected digit's images */
     uint64_t fingerprint; /* of the data and labels files (idx.h): the classifier must match it */
+    int classes;          /* rank 0: the labels file's largest label + 1 */
     int classifier_pending; /* --dry-run: no classifier fits the data yet; the real run would train one */
     attr_list attrs;   /* options and run facts: the files' root attributes */
     trainer t;

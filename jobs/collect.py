@@ -104,12 +104,20 @@ def checkpoint_step(path, problems):
         return None, {}
 
 
+def to_int(v):
+    """An int from a config.ini value or an attribute, None when missing or cut short."""
+    try:
+        return int(v) if v is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
 def best_attrs(path):
     """(best_fd, best_step) of OUT/best.h5, or None."""
     try:
         with h5py.File(path, "r") as f:
             return float(f.attrs["best_fd"]), int(f.attrs["best_step"])
-    except (OSError, KeyError):
+    except (OSError, KeyError, ValueError):
         return None
 
 
@@ -177,8 +185,8 @@ def main():
         ckpt, attrs = checkpoint_step(os.path.join(run, "checkpoint.h5"), problems)
         for p in problems:
             print(f"collect.py: {os.path.relpath(run, a.dir)}: {p}", file=sys.stderr)
-        steps = int(options["steps"]) if "steps" in options else attrs.get("steps")
-        gb = derived.get("global-batch") or attrs.get("global_batch")
+        steps = to_int(options.get("steps", attrs.get("steps")))
+        gb = to_int(derived.get("global-batch") or attrs.get("global_batch"))
         last_row = int(m["step"][-1]) if "step" in m and len(m["step"]) else None
         done = max([s for s in (ckpt, last_row) if s is not None], default=0)
         r = {"run": os.path.relpath(run, a.dir), "options": options, "step": done,

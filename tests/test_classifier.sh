@@ -113,6 +113,26 @@ check "gan_eval refuses a classifier of other data (exit $rc)" \
 "$BIN/gan_eval" --checkpoint run/best.h5 --data tiny4-images-idx3-ubyte.gz --digit 3 -n 300 > over.log 2>&1
 check "flags override the recorded data (and a classifier is trained for that data)" \
   bash -c "grep -q 'label 3 in tiny4-images-idx3-ubyte.gz (--data)' over.log && grep -q '^RESULT' over.log"
+# Two scorers that need the same new classifier at once: one trains it, the other waits and takes it.
+mkdir -p cache2
+GAN_CACHE_DIR=$TMP/cache2 "$BIN/gan_eval" --checkpoint run/best.h5 --data tiny4-images-idx3-ubyte.gz --digit 2 -n 100 > c1.log 2>&1 &
+GAN_CACHE_DIR=$TMP/cache2 "$BIN/gan_eval" --checkpoint run/best.h5 --data tiny4-images-idx3-ubyte.gz --digit 2 -n 100 > c2.log 2>&1
+wait
+check "two scorers at once: the classifier is trained once, the other takes it" \
+  bash -c "test \$(cat c1.log c2.log | grep -c '^classifier: training one') -eq 1 && cat c1.log c2.log | grep -q 'made by another run meanwhile; taking it' && grep -q '^RESULT' c1.log && grep -q '^RESULT' c2.log"
+check "... and leave no temporary file behind" bash -c "test \$(ls cache2 | grep -vc '\.lock\$') -eq 1"
+
+# Data of one class cannot have a classifier: the run trains without scores, and says so.
+$PY -c "
+import gzip, struct
+import numpy as np
+x = np.random.default_rng(2).integers(0, 256, (40, 14, 14), dtype=np.uint8)
+gzip.open('one-images-idx3-ubyte.gz', 'wb').write(struct.pack('>IIII', 0x803, 40, 14, 14) + x.tobytes())
+gzip.open('one-labels-idx1-ubyte.gz', 'wb').write(struct.pack('>II', 0x801, 40) + bytes(40))"
+mpi 2 --data one-images-idx3-ubyte.gz --steps 20 --eval-every 10 --out one > one.log 2>&1
+rc=$?
+check "one class: exit 0, scores off, said at start (got $rc: $(grep '^scores' one.log))" \
+  bash -c "test $rc -eq 0 && grep -q '^scores: off: .*one-labels-idx1-ubyte.gz has one class' one.log && ! grep -q '^quality' one.log"
 "$BIN/gan_sample" --checkpoint run/best.h5 -n 50 --out s.h5 > /dev/null
 "$BIN/gan_eval" --samples s.h5 > samples.log 2>&1
 check "gan_sample's file carries the run's data to gan_eval --samples" \

@@ -1,8 +1,11 @@
 /* classifier_store.c: finding, checking and making the classifier of a dataset (see classifier_store.h). */
 #include "classifier_store.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <unistd.h>
 
 #include "build_info.h"
@@ -52,7 +55,8 @@ int classifier_find(const char *named, const char *recorded, uint64_t fingerprin
     int have_cache = cache_dir(cached, sizeof cached) == 0;
     if (have_cache) {
         size_t n = strlen(cached);
-        snprintf(cached + n, sizeof cached - n, "/classifier-%016llx.h5", (unsigned long long)fingerprint);
+        int w = snprintf(cached + n, sizeof cached - n, "/classifier-%016llx.h5", (unsigned long long)fingerprint);
+        have_cache = w > 0 && (size_t)w < sizeof cached - n;
     }
     const char *candidates[] = {recorded, shipped, have_cache ? cached : NULL};
     for (int i = 0; i < 3; i++)
@@ -85,7 +89,23 @@ static int make_parent(const char *path, err_buf *err)
     return make_dirs(dir, "the classifier's directory", err);
 }
 
-int classifier_make(const char *data, const char *labels, int epochs, const char *path, FILE *progress,
+/* An exclusive lock on PATH.lock, so that of the runs that need the same classifier one trains it
+ * and the others wait and take it (flock: per open file, released on close or exit). -1 if none. */
+static int lock_path(const char *path, err_buf *err)
+{
+    char lock[PATH_LEN + 16];
+    snprintf(lock, sizeof lock, "%s.lock", path);
+    int fd = open(lock, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) return err_set(err, "%s: cannot create the classifier's lock file: %s", lock, strerror(errno));
+    if (flock(fd, LOCK_EX) != 0) {
+        err_set(err, "%s: cannot lock: %s", lock, strerror(errno));
+        close(fd);
+        return -1;
+    }
+    return fd;
+}
+
+int classifier_make(const char *data, const char *labels, int epochs, const char *path, int reuse, FILE *progress,
                     err_buf *err)
 {
     idx_images img;
@@ -93,6 +113,16 @@ int classifier_make(const char *data, const char *labels, int epochs, const char
     if (img.classes < 2) {
         idx_free(&img);
         return err_set(err, "%s: the labels file has fewer than 2 classes; a classifier needs 2 or more", labels);
+    }
+    /* The directory and the lock before the work: an unwritable cache fails in a second, not after it. */
+    int lock = make_parent(path, err) ? -1 : lock_path(path, err);
+    if (lock < 0) return idx_free(&img), -1;
+    err_buf ignored;
+    if (reuse && access(path, R_OK) == 0 && fits(path, img.fingerprint, data, &ignored)) {
+        if (progress) fprintf(progress, "classifier: %s was made by another run meanwhile; taking it\n", path);
+        close(lock);
+        idx_free(&img);
+        return 0;
     }
     const int held_out = img.n * 15 / 100;
     if (epochs <= 0) epochs = classifier_auto_epochs(img.n - held_out);
@@ -111,10 +141,12 @@ int classifier_make(const char *data, const char *labels, int epochs, const char
     if (progress)
         fprintf(progress, "classifier: train accuracy %.4f, held-out accuracy %.4f on %d images; writing %s\n",
                 acc_train, acc_held, held_out, path);
-    char tmp[PATH_LEN + 64]; /* this process's own: two runs may train the same data at once */
-    snprintf(tmp, sizeof tmp, "%s.%ld.tmp", path, (long)getpid());
+    char tmp[PATH_LEN + 128], host[64] = "";
+    gethostname(host, sizeof host - 1); /* this process's own name, also across hosts sharing the cache */
+    snprintf(tmp, sizeof tmp, "%s.%s.%ld.tmp", path, host, (long)getpid());
     int rc = make_parent(path, err) || classifier_save(&c, tmp, err) || atomic_commit(tmp, path, err) ? -1 : 0;
     if (rc) unlink(tmp);
+    close(lock);
     classifier_free(&c);
     idx_free(&img);
     return rc;

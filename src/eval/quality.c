@@ -171,7 +171,7 @@ static void background_shares(const float *images, int n, int X, double *grey, d
 static double impulse_share(const float *images, int n, int X)
 {
     const int side = (int)lrint(sqrt((double)X));
-    if (side * side != X || side < 3) return 0;
+    if (side * side != X || side < 3) return NAN; /* unknown, not "none", for images that are not square */
     long count = 0;
     for (int i = 0; i < n; i++) {
         const float *x = images + (size_t)i * X;

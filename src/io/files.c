@@ -127,8 +127,9 @@ int read_whole_file(const char *path, unsigned char **bytes, size_t *len, err_bu
  * removes DIR/.gan_probe.PID. */
 static int probe_writable(const char *path, const char *flag, err_buf *err)
 {
-    char probe[PATH_LEN + 64];
-    snprintf(probe, sizeof probe, "%s/.gan_probe.%ld", path, (long)getpid());
+    char probe[PATH_LEN + 128], host[64] = "";
+    gethostname(host, sizeof host - 1); /* unique also among hosts that share the directory */
+    snprintf(probe, sizeof probe, "%s/.gan_probe.%s.%ld", path, host, (long)getpid());
     int fd = open(probe, O_WRONLY | O_CREAT | O_EXCL, 0600);
     if (fd < 0) return err_set(err, "%s %s: directory is not writable: cannot create a file in it: %s", flag, path,
                                strerror(errno));
@@ -179,6 +180,9 @@ int check_dirs(const char *path, const char *flag, err_buf *err)
                 else strcpy(parent, ".");
                 if (access(parent, W_OK | X_OK) != 0)
                     return err_set(err, "cannot create output directory %s: %s", buf, strerror(errno));
+                err_buf why;
+                if (probe_writable(parent, flag, &why))
+                    return err_set(err, "cannot create output directory %s: %s", buf, strrchr(why.msg, ':') + 2);
                 return 0;
             }
             *p = saved;

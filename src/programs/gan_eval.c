@@ -68,7 +68,7 @@ static int train_classifier(const char *data, const char *labels, const char *na
     } else {
         snprintf(path, sizeof path, "%s", named);
     }
-    if (classifier_make(data, labels, epochs, path, stdout, &err)) return fail(err.msg);
+    if (classifier_make(data, labels, epochs, path, 0, stdout, &err)) return fail(err.msg);
     printf("gan_eval: wrote %s\n", path);
     return 0;
 }
@@ -191,8 +191,12 @@ static int load_reference(eval_args *a, const run_source *src, idx_images *real,
     if (a->digit < 0) a->digit = src->digit >= 0 ? src->digit : 0;
     int was_dir;
     if (idx_resolve(data_arg, labels_arg, data, labels, &was_dir, err) ||
-        idx_load_digit(data, labels, (int)a->digit, real, err))
-        return -1;
+        idx_load_digit(data, labels, (int)a->digit, real, err)) {
+        if (!recorded) return -1;
+        err_buf why = *err;
+        return err_set(err, "%s (the data %s recorded; give --data and --labels where they are now)", why.msg,
+                       a->checkpoint ? a->checkpoint : a->samples);
+    }
     printf("gan_eval: scoring %s against the %d real images of label %lld in %s (%s)\n",
            a->checkpoint ? a->checkpoint : a->samples, real->n, a->digit, data,
            recorded ? "as the run recorded" : a->data ? "--data" : "the shipped data");
@@ -208,11 +212,12 @@ static int load_classifier(const eval_args *a, const run_source *src, const idx_
 {
     char path[PATH_LEN];
     int found = classifier_find(a->classifier, src->classifier, real->fingerprint, data, path, sizeof path, err);
-    if (found < 0) {
+    if (found < 0 && strcmp(a->classifier, CLASSIFIER_AUTO) != 0) {
         err_buf why = *err;
         return err_set(err, "--classifier: %s (leave it out, or auto, to use or train one for this data)", why.msg);
     }
-    if (found == CLASSIFIER_NONE && classifier_make(data, labels, 0, path, stdout, err)) return -1;
+    if (found < 0) return -1;
+    if (found == CLASSIFIER_NONE && classifier_make(data, labels, 0, path, 1, stdout, err)) return -1;
     if (classifier_load(c, path, err)) return -1;
     if (classifier_check(c, path, real->rows, real->cols, (int)a->digit, err)) return classifier_free(c), -1;
     printf("gan_eval: classifier %s (%d classes, held-out accuracy %.4f)\n", path, c->net.out,

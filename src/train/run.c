@@ -140,8 +140,8 @@ static void print_batch_fit(const run *r)
     else if (r->batch.over)
         printf("warning: the global batch of %lld is %.1fx the %lld training images: each step sees every image "
                "about %.1f times, which on the shipped zeros makes grainy samples (docs/quality.md); --batch-size "
-               "auto would take %lld per rank\n", global, (double)global / n, n, (double)global / n,
-               n / r->world > 1 ? n / r->world : 1);
+               "auto would take %d per rank\n", global, (double)global / n, n, (double)global / n,
+               schedule_batch(BATCH_AUTO, n, r->world).per_rank);
 }
 
 static void print_banner(const run *r)
@@ -226,36 +226,55 @@ static int load_data(run *r, idx_images *img)
         return err_set(&r->err, "%s: only %d images have label %d, fewer than the %d ranks; each rank needs at least "
                                 "one", r->cfg.data, img->n, r->cfg.digit, r->world), EXIT_RUNTIME;
     r->n_images = img->n, r->total_images = img->total, r->image_rows = img->rows, r->image_cols = img->cols;
-    r->fingerprint = img->fingerprint;
+    r->fingerprint = img->fingerprint, r->classes = img->classes; /* rank 0's */
     return RUN_READY;
 }
 
+/* Rank 0, no classifier of the data yet: --dry-run checks that one could be trained and kept;
+ * the run trains it (after checking --out is not in use: no minutes of work for a busy --out). */
+static int make_classifier(run *r, const char *path)
+{
+    gan_config *c = &r->cfg;
+    char dir[PATH_LEN];
+    snprintf(dir, sizeof dir, "%s", path);
+    *strrchr(dir, '/') = '\0'; /* the cache file's name always follows a directory */
+    if (c->dry_run) {
+        if (check_dirs(dir, "the classifier cache", &r->err)) return -1;
+        printf("scores: no classifier of %s yet: the run would train one first and keep it as %s\n", c->data, path);
+        r->classifier_pending = 1;
+        return 0;
+    }
+    if (run_lock_check(c->out, &r->err)) return -1;
+    printf("scores: no classifier of %s yet: training one (once; kept as %s)\n", c->data, path);
+    fflush(stdout);
+    return classifier_make(c->data, c->labels, 0, path, 1, stdout, &r->err);
+}
+
 /* With --eval-every: the classifier of this data into cfg->classifier (classifier_store.h). Rank 0
- * finds it, or trains one into the cache while the other ranks wait; --dry-run only says so. */
+ * finds it, or trains one into the cache while the other ranks wait (seconds: the training is
+ * bounded by CLASSIFIER_IMAGE_BUDGET). Data of one class cannot have a classifier: scores are off. */
 static int find_classifier(run *r)
 {
     gan_config *c = &r->cfg;
     if (c->eval_every == 0) return RUN_READY;
     int rc = 0;
-    if (r->rank == 0) {
+    if (r->rank == 0 && r->classes < 2) {
+        printf("scores: off: %s has one class, and a classifier needs two or more (as --eval-every 0)\n", c->labels);
+        c->eval_every = 0;
+    } else if (r->rank == 0) {
         char path[PATH_LEN];
+        const int named = strcmp(c->classifier, CLASSIFIER_AUTO) != 0;
         rc = classifier_find(c->classifier, NULL, r->fingerprint, c->data, path, sizeof path, &r->err);
-        if (rc < 0) {
+        if (rc < 0 && named) {
             err_buf why = r->err;
             err_set(&r->err, "--classifier: %s (leave it out, or auto, to use or train one for this data; or "
                              "--eval-every 0)", why.msg);
-        } else if (rc == CLASSIFIER_NONE && c->dry_run) {
-            printf("scores: no classifier of %s yet: the run would train one first and keep it as %s\n", c->data,
-                   path);
-            r->classifier_pending = 1, rc = 0;
-        } else if (rc == CLASSIFIER_NONE) {
-            printf("scores: no classifier of %s yet: training one (once; kept as %s)\n", c->data, path);
-            fflush(stdout);
-            rc = classifier_make(c->data, c->labels, 0, path, stdout, &r->err);
         }
-        if (rc == 0) snprintf(c->classifier, sizeof c->classifier, "%s", path);
+        if (rc == CLASSIFIER_NONE) rc = make_classifier(r, path);
+        if (rc == 0) snprintf(c->classifier, sizeof c->classifier, "%s", path), absolute_path(c->classifier);
     }
     if (mpi_agree(rc)) return EXIT_RUNTIME;
+    MPI_CHECK(MPI_Bcast(&c->eval_every, 1, MPI_INT, 0, MPI_COMM_WORLD));
     MPI_CHECK(MPI_Bcast(c->classifier, sizeof c->classifier, MPI_CHAR, 0, MPI_COMM_WORLD));
     MPI_CHECK(MPI_Bcast(&r->classifier_pending, 1, MPI_INT, 0, MPI_COMM_WORLD));
     return RUN_READY;
