@@ -48,7 +48,7 @@ const option options[] = {
     {"d-hidden", OPT_INT, F(d_hidden), RANGE(1, 65536), "128", 0, "discriminator hidden units", NULL, 0, 0},
     {"leaky-alpha", OPT_DOUBLE, F(leaky_alpha), RANGE(0, 1), "0.01", 0, "LeakyReLU negative slope", NULL, 0, 0},
     {"dropout", OPT_DOUBLE, F(dropout), RANGE(0, 0.99), "0.2", 0, "generator dropout rate, training only", NULL, 0, 0},
-    {"r1", OPT_DOUBLE, F(r1), RANGE(0, 1e4), "0", 0,
+    {"r1", OPT_DOUBLE, F(r1), RANGE(0, 1e4), "0.1", 0,
      "R1 penalty gamma: D's loss + gamma/2 mean |dD/dx|^2 on real images, which keeps D flat around the data "
      "(0: off; docs/quality.md)", NULL, 0, 0},
     {"label-smoothing", OPT_DOUBLE, F(label_smoothing), RANGE(0, 0.5), "0.1", 0,
@@ -132,13 +132,13 @@ const size_t n_options = sizeof options / sizeof options[0];
 
 /*
  * --preset seed: the original tutorial as it actually ran: batch 1, 10,000 iterations with
- * the lr, betas and epsilon as given, no augmentation and no cool-down, the smoothed losses
+ * the lr, betas and epsilon as given, no augmentation, no cool-down and no R1 penalty, the smoothed losses
  * scaled by 0.9 instead of smoothing the target, and no dropout (its tf.layers.dropout left
  * training=False, so it never dropped). Its length is in steps, so --images is unset.
  */
 static const char *const seed_preset[][2] = {
     {"batch-size", "1"}, {"steps", "10000"}, {"scale-rule", "none"}, {"augment", "none"},
-    {"cooldown", "0"},   {"dropout", "0"},   {"smoothing-style", "scale"},
+    {"cooldown", "0"},   {"dropout", "0"},   {"smoothing-style", "scale"}, {"r1", "0"},
 };
 
 const option *find_option(const char *flag)
