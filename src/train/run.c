@@ -165,10 +165,12 @@ static void print_banner(const run *r)
         printf("length: %lld images = %d steps of %lld (--images)\n", c->images, c->steps, r->global_batch);
     print_batch_fit(r);
     const adam_scaled *a = &r->adam;
+    char r1[48] = "";
+    if (c->r1 > 0) snprintf(r1, sizeof r1, "; D's R1 penalty %g", c->r1);
     printf("optimizer: Adam lr %.4g, beta1 %.4g, beta2 %.6g, epsilon %.3g (--scale-rule %s, global batch %lld = "
-           "%.4g x reference %d; given lr %g, beta1 %g, beta2 %g, epsilon %g)%s\n", a->lr, a->beta1, a->beta2,
+           "%.4g x reference %d; given lr %g, beta1 %g, beta2 %g, epsilon %g)%s%s\n", a->lr, a->beta1, a->beta2,
            a->epsilon, scale_rule_words[c->scale_rule], r->global_batch, a->kappa, c->reference_batch, c->lr, c->beta1,
-           c->beta2, c->epsilon, c->augment ? "; D's inputs augmented" : "");
+           c->beta2, c->epsilon, c->augment ? "; D's inputs augmented" : "", r1);
     const long long decay = schedule_cooldown_steps(c->cooldown, c->steps);
     if (decay > 0)
         printf("schedule: lr constant to step %lld, then linearly to 0 at step %d (--cooldown %g)\n",
