@@ -60,8 +60,8 @@ $PY "$JOBS/collect.py" psweep > collect.txt 2>&1
 cat collect.txt
 check "collect.py wrote the CSV, Markdown and PNG" test -s psweep/sweep.csv -a -s psweep/sweep.md -a -s psweep/sweep.png
 check "the table's columns: run, the differing options, results" \
-  grep -qx "| run | batch-size | lr | step | images | final_fd | final_step | best_fd | best_step | diversity | wall_s | status |" psweep/sweep.md
-check "task 0's row" grep -qE "^\| task_0 \| 64 \| 0.001 \| 40 \| 5120 \| [0-9.]+ \| 40 \| [0-9.]+ \| (20|40) \| [0-9.]+ \| [0-9.]+ \| finished \|$" psweep/sweep.md
+  grep -qx "| run | batch-size | lr | step | images | final_fd | final_step | best_fd | best_step | diversity | wall_s | notes | status |" psweep/sweep.md
+check "task 0's row (nothing unreadable)" grep -qE "^\| task_0 \| 64 \| 0.001 \| 40 \| 5120 \| [0-9.]+ \| 40 \| [0-9.]+ \| (20|40) \| [0-9.]+ \| [0-9.]+ \|  \| finished \|$" psweep/sweep.md
 check "task 1's row" grep -qE "^\| task_1 \| 32 \| 0.0005 \| 40 \| 2560 \| [0-9.]+ \| 40 \| .* \| finished \|$" psweep/sweep.md
 check "the killed run is failed" grep -qE "^\| killed \|.*\| failed \|$" psweep/sweep.md
 
