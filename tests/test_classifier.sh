@@ -93,6 +93,13 @@ check "best.h5 records the classifier and the data's fingerprint, the classifier
 import h5py; b = h5py.File('run/best.h5', 'r').attrs; c = h5py.File('$cached', 'r').attrs
 assert b['classifier'] == '$cached' and b['data_fingerprint'] == c['data_fingerprint'], (dict(b), dict(c))
 assert '$cached'.endswith('classifier-%s.h5' % b['data_fingerprint'])"
+guard=$(sed -n 's/.* and >= \([0-9.]*\)% classified as 1 (real images: \([0-9.]*\)%).*/\1 \2/p' run.log)
+check "best.h5's share guard: half a point, or 3 standard errors of a 2,000-sample share, below the real one ($guard)" \
+  $PY -c "
+import math, sys
+g, r = (float(v) / 100 for v in '$guard'.split())
+want = r - max(0.005, 3 * math.sqrt(r * (1 - r) / 2000))
+sys.exit(0 if abs(g - want) <= 6e-5 else f'guard {g}, want {want}')"
 mpi 2 --data rawdir --digit 1 --steps 100 --eval-every 50 --out run2 > run2.log 2>&1
 check "the next run (same data, raw files in a directory) finds it and trains nothing" \
   bash -c "grep -q 'scores: the classifier $cached' run2.log && ! grep -q '^classifier: epoch' run2.log"

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "augment.h"
+#include "best.h"
 #include "blas.h"
 #include "config.h"
 #include "options.h"
@@ -508,6 +509,18 @@ static void test_batch_rule(void)
     }
 }
 
+/* best.h5's share guard by hand: half a point below the real share, or 3 standard errors of a
+ * share counted on 2,000 samples where that is more. */
+static void test_best_guard(void)
+{
+    best_tracker b;
+    best_init(&b, 0.996); /* the shipped zeros: 3 x 0.0014 < 0.005 */
+    CHECK_NEAR(b.min_frac, 0.991, 1e-12);
+    best_init(&b, 0.786); /* Fashion-MNIST T-shirts: 3 x sqrt(0.786 x 0.214 / 2000) = 0.027513 */
+    CHECK_NEAR(b.min_frac, 0.786 - 3 * sqrt(0.786 * 0.214 / 2000), 1e-12);
+    CHECK(b.min_frac < 0.7585 && b.min_frac > 0.7584, "guard %g", b.min_frac);
+}
+
 static void test_scale_rule(void)
 {
     gan_config c;
@@ -599,5 +612,6 @@ int main(void)
     test_augment();
     test_scale_rule();
     test_batch_rule();
+    test_best_guard();
     return check_summary("test_nn");
 }
